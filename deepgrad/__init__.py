@@ -1,0 +1,72 @@
+"""deepgrad: a small, fast deep learning framework on NumPy (CuPy on a GPU).
+
+Importing deepgrad imports NumPy and nothing optional, and has no side effects.
+"""
+
+from __future__ import annotations
+
+from . import backend
+from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import Function, Tensor, tensor
+from .autograd.ops import (
+    abs,
+    add,
+    broadcast_to,
+    cast,
+    clip,
+    concatenate,
+    div,
+    exp,
+    expand_dims,
+    flatten,
+    getitem,
+    leaky_relu,
+    log,
+    log1p,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    pad,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    swapaxes,
+    tanh,
+    transpose,
+    var,
+    where,
+)
+from .backend import default_dtype, get_default_dtype, set_default_dtype
+from .testing import gradcheck, gradcheck_directional
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function", "Tensor", "tensor", "backend", "testing",
+    "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+    "get_default_dtype", "set_default_dtype", "default_dtype",
+    "gradcheck", "gradcheck_directional",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "exp", "log", "log1p", "sqrt", "square", "abs", "maximum", "minimum", "clip", "where",
+    "tanh", "sigmoid", "relu", "leaky_relu", "softmax", "log_softmax", "cast",
+    "sum", "mean", "max", "min", "var", "std", "logsumexp",
+    "reshape", "transpose", "swapaxes", "permute", "flatten", "getitem", "concatenate",
+    "stack", "pad", "broadcast_to", "expand_dims", "squeeze",
+]

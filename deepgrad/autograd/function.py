@@ -1,0 +1,101 @@
+"""Function: one differentiable operation, with forward and backward on raw arrays."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .._config import is_grad_enabled
+from ..backend import get_default_dtype, is_cupy_array
+from .tensor import Tensor
+
+__all__ = ["Function", "as_tensor_like"]
+
+_SCALARS = (int, float, bool, np.generic)
+
+
+def _ref_dtype(inputs: tuple[Any, ...]) -> np.dtype | None:
+    for t in inputs:
+        if isinstance(t, Tensor) and t.data.dtype.kind == "f":
+            return t.data.dtype
+    return None
+
+
+def as_tensor_like(x: Any, dtype: np.dtype | None) -> Tensor:
+    """Wrap a non-tensor operand as a constant tensor.
+
+    Python and NumPy scalars and float arrays are cast to ``dtype`` (the dtype of the
+    op's tensor operands), so a NumPy-2 float64 scalar never upcasts a float32 tensor.
+    Integer and boolean arrays (labels, masks) keep their dtype.
+    """
+    if isinstance(x, Tensor):
+        return x
+    target = dtype if dtype is not None else get_default_dtype()
+    if isinstance(x, bool | np.bool_):
+        return Tensor._wrap(np.asarray(x))
+    if isinstance(x, _SCALARS):
+        return Tensor._wrap(np.asarray(x, dtype=target))
+    if isinstance(x, np.ndarray) or is_cupy_array(x):
+        if x.dtype.kind == "f" and x.dtype != target:
+            x = x.astype(target)
+        return Tensor._wrap(x)
+    arr = np.asarray(x)
+    if arr.dtype.kind in "fiu":
+        arr = arr.astype(target)
+    return Tensor._wrap(arr)
+
+
+class Function:
+    """Base class of every differentiable operation.
+
+    Subclasses implement ``forward(self, *xs)`` and ``backward(self, *gys)`` on raw
+    arrays (NumPy or CuPy) and keep on ``self`` only what backward needs.
+    ``self.needs_input_grad`` (a tuple of bools, one per input) lets backward skip
+    gradients nobody asked for; ``self.requires_grad`` tells forward whether a graph
+    is being recorded at all, so it can skip caching under ``no_grad``.
+
+    Call an instance on tensors (or arrays/scalars) to run it: ``Exp()(x)``.
+    """
+
+    generation: int = 0
+    needs_input_grad: tuple[bool, ...] = ()
+    requires_grad: bool = False
+
+    def forward(self, *xs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, *gys: Any) -> Any:
+        raise RuntimeError(f"{type(self).__name__} is not differentiable")
+
+    def __call__(self, *inputs: Any) -> Any:
+        ref = _ref_dtype(inputs)
+        tensors = tuple(as_tensor_like(x, ref) for x in inputs)
+        needs = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        self.requires_grad = needs
+        self.needs_input_grad = tuple(needs and t.requires_grad for t in tensors)
+        ys = self.forward(*(t.data for t in tensors))
+        multi = isinstance(ys, tuple)
+        if not multi:
+            ys = (ys,)
+        outputs = tuple(Tensor._wrap(y) for y in ys)
+        if needs:
+            gen = max(t._generation for t in tensors)
+            self.generation = gen
+            self.inputs = tensors
+            self.outputs = [weakref.ref(o) for o in outputs]
+            self.output_meta = [(y.shape, y.dtype) for y in ys]
+            for o in outputs:
+                o._creator = self
+                o._generation = gen + 1
+                o.requires_grad = True
+        return outputs if multi else outputs[0]
+
+    def release(self) -> None:
+        """Drop inputs, outputs and saved arrays after backward (the graph is freed)."""
+        self.__dict__.clear()
+        self._freed = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
