@@ -2,7 +2,9 @@
 
 A -> B means B may import A:
   _config, backend, _random -> autograd -> losses, metrics, nn, optim, testing
-  -> train, callbacks -> io -> viz, cli;  backend -> data;  course imports nothing.
+  -> io -> train, callbacks -> viz, cli;  backend -> data;  course imports nothing.
+(io sits below train, not above as in STYLE.md's first sketch: a checkpoint callback
+saves models, and saving needs only nn and optim.)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ PKG = Path(deepgrad.__file__).parent
 BASE = {"_config", "backend", "_random"}
 ENGINE = BASE | {"autograd"}
 MODEL = ENGINE | {"losses", "metrics", "nn", "optim", "testing"}
-TRAIN = MODEL | {"data", "train", "callbacks"}
+TRAIN = MODEL | {"io", "data", "train", "callbacks"}
 ALLOWED: dict[str, set[str]] = {
     "_config": set(),
     "_random": set(),
@@ -30,9 +32,9 @@ ALLOWED: dict[str, set[str]] = {
     "data": BASE,
     "train": TRAIN,
     "callbacks": TRAIN,
-    "io": TRAIN | {"io"},
-    "viz": TRAIN | {"io", "viz"},
-    "cli": TRAIN | {"io", "viz", "cli"},
+    "io": MODEL | {"io"},
+    "viz": TRAIN | {"viz"},
+    "cli": TRAIN | {"viz", "cli"},
     "course": set(),
 }
 TOP = {"__init__", "__main__"}

@@ -1,0 +1,106 @@
+"""DataLoader: iterate over a dataset in (shuffled) mini-batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..backend import to_device
+from ._rng import as_generator, check_seed
+from .dataset import ArrayDataset, gather
+
+__all__ = ["DataLoader"]
+
+
+class DataLoader:
+    """Mini-batches of a dataset, with a fresh shuffled order each epoch.
+
+    For an :class:`ArrayDataset` (or a Subset of one) each batch is gathered by one
+    fancy-indexing take per array; any other Dataset falls back to ``ds[i]`` per
+    example and stacks the fields. Each ``iter(loader)`` is one epoch.
+
+    Args:
+        dataset: a Dataset, or a tuple/list of arrays (wrapped in an ArrayDataset).
+        batch_size: examples per batch; None means the whole dataset as one batch.
+        shuffle: draw a new random order each epoch.
+        drop_last: drop the final batch when it is smaller than ``batch_size``.
+        seed: None, an int or a Generator. The generator is created once, so a given
+            seed gives the same sequence of epoch orders in every run.
+        transform: callable applied to the first array of each batch (e.g. augmentation).
+        device: None/'cpu', or 'cuda' to move every batch to the GPU.
+
+    Yields:
+        Tuples of arrays, one per dataset field, each of shape (batch, ...).
+
+    Example:
+        >>> loader = DataLoader(ArrayDataset(X, y), batch_size=64, shuffle=True, seed=0)
+        >>> for xb, yb in loader: ...
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = 32,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: Any = None,
+        transform: Callable[[Any], Any] | None = None,
+        device: str | None = None,
+    ) -> None:
+        if isinstance(dataset, (tuple, list)):
+            dataset = ArrayDataset(*dataset)
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"dataset must define __len__ and __getitem__ (a Dataset), "
+                f"got {type(dataset).__name__}"
+            )
+        if batch_size is not None and (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+        check_seed(seed)
+        if device is not None and not (
+            str(device) in ("cpu", "cuda", "gpu") or str(device).startswith("cuda:")
+        ):
+            raise ValueError(f"device must be None, 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+        self.dataset = dataset
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.transform = transform
+        self.device = None if device is None or str(device) == "cpu" else device
+        self._rng = as_generator(seed) if self.shuffle else None
+
+    def _bs(self) -> int:
+        return len(self.dataset) if self.batch_size is None else self.batch_size
+
+    def __len__(self) -> int:
+        n, bs = len(self.dataset), self._bs()
+        if n == 0:
+            return 0
+        return n // bs if self.drop_last else -(-n // bs)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        n, bs = len(self.dataset), self._bs()
+        order = self._rng.permutation(n) if self._rng is not None else None
+        for b in range(len(self)):
+            start, stop = b * bs, min((b + 1) * bs, n)
+            idx = slice(start, stop) if order is None else order[start:stop]
+            batch = gather(self.dataset, idx)
+            if self.transform is not None:
+                batch = (self.transform(batch[0]), *batch[1:])
+            if self.device is not None:
+                batch = tuple(to_device(a, self.device) for a in batch)
+            yield batch
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)})"
+        )
