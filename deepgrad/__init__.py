@@ -5,8 +5,9 @@ Importing deepgrad imports NumPy and nothing optional, and has no side effects.
 
 from __future__ import annotations
 
-from . import backend
+from . import backend, callbacks, data, io, losses, metrics, nn, optim, train  # noqa: I001
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._random import manual_seed
 from .autograd import Function, Tensor, tensor
 from .autograd.ops import (
     abs,
@@ -54,7 +55,9 @@ from .autograd.ops import (
     where,
 )
 from .backend import default_dtype, get_default_dtype, set_default_dtype
+from .io import load, save
 from .testing import gradcheck, gradcheck_directional
+from .train import Model
 
 __version__ = "0.1.0"
 
@@ -62,7 +65,9 @@ __all__ = [
     "Function", "Tensor", "tensor", "backend", "testing",
     "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "get_default_dtype", "set_default_dtype", "default_dtype",
-    "gradcheck", "gradcheck_directional",
+    "gradcheck", "gradcheck_directional", "manual_seed",
+    "nn", "optim", "losses", "data", "metrics", "callbacks", "io", "train", "save", "load",
+    "Model",
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
     "exp", "log", "log1p", "sqrt", "square", "abs", "maximum", "minimum", "clip", "where",
     "tanh", "sigmoid", "relu", "leaky_relu", "softmax", "log_softmax", "cast",

@@ -1,0 +1,11 @@
+"""Saving and loading models: one file, a JSON manifest and .npy weights, no pickle."""
+
+from __future__ import annotations
+
+from .checkpoint import FORMAT_VERSION, Checkpoint, load, load_checkpoint, save
+from .config import get_module_class, module_from_config, module_to_config, register_module
+
+__all__ = [
+    "save", "load", "load_checkpoint", "Checkpoint", "FORMAT_VERSION",
+    "register_module", "get_module_class", "module_to_config", "module_from_config",
+]

@@ -1,0 +1,31 @@
+"""Functional forms of the layers and losses (PyTorch's ``torch.nn.functional``)."""
+
+from __future__ import annotations
+
+from ..autograd.ops.activations import elu, gelu, silu, softplus
+from ..autograd.ops.conv import conv2d
+from ..autograd.ops.dropout import dropout
+from ..autograd.ops.linear import linear
+from ..autograd.ops.math import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from ..autograd.ops.norm import batch_norm, layer_norm
+from ..autograd.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
+from ..losses import (
+    L1,
+    L2,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+
+__all__ = [
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d",
+    "batch_norm", "layer_norm", "dropout",
+    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "gelu", "silu",
+    "softplus",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+    "mse_loss", "l1_loss", "huber_loss", "L1", "L2",
+]

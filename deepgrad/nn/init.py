@@ -1,0 +1,177 @@
+"""Weight initializers, in place on a tensor's data, drawing from a numpy Generator.
+
+Names and formulas follow ``torch.nn.init``; the course's ``small_random_`` (randn * 0.01)
+and Keras's names ("glorot_uniform", "he_normal", ...) are available through
+:func:`get_initializer`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._random import as_generator
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+__all__ = [
+    "calculate_gain", "zeros_", "ones_", "constant_", "uniform_", "normal_", "small_random_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "lecun_uniform_", "lecun_normal_", "get_initializer", "INITIALIZERS",
+]
+
+
+def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
+    xp = get_array_module(tensor.data)
+    tensor.data[...] = xp.asarray(values.astype(tensor.dtype, copy=False))
+    return tensor
+
+
+def _fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    """PyTorch's fans: (in * receptive field, out * receptive field) of a weight tensor."""
+    shape = tensor.shape
+    if len(shape) < 2:
+        raise ValueError(f"fan in/out needs a tensor with at least 2 dimensions, got {shape}")
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fan(tensor: Tensor, mode: str) -> int:
+    fan_in, fan_out = _fan_in_and_fan_out(tensor)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for a nonlinearity (PyTorch's table): 1 for linear/sigmoid,
+    5/3 for tanh, √2 for relu, √(2 / (1 + slope²)) for leaky_relu, 3/4 for selu."""
+    if nonlinearity in ("linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill with 0 (the course's bias initialization)."""
+    tensor.data[...] = 0
+    return tensor
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill with 1."""
+    tensor.data[...] = 1
+    return tensor
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with ``val``."""
+    tensor.data[...] = float(val)
+    return tensor
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: Any = None) -> Tensor:
+    """Draw from U(a, b)."""
+    return _fill(tensor, as_generator(rng).uniform(a, b, size=tensor.shape))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: Any = None) -> Tensor:
+    """Draw from N(mean, std²)."""
+    return _fill(tensor, as_generator(rng).normal(mean, std, size=tensor.shape))
+
+
+def small_random_(tensor: Tensor, scale: float = 0.01, rng: Any = None) -> Tensor:
+    """The course's initialization: ``randn(shape) * scale`` (scale 0.01)."""
+    return _fill(tensor, as_generator(rng).standard_normal(tensor.shape) * scale)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: Any = None) -> Tensor:
+    """Glorot uniform: U(±gain·√(6 / (fan_in + fan_out)))."""
+    fan_in, fan_out = _fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, rng: Any = None) -> Tensor:
+    """Glorot normal: N(0, gain²·2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", rng: Any = None) -> Tensor:
+    """He uniform: U(±gain·√(3 / fan)), gain from :func:`calculate_gain` (``a`` is the
+    leaky_relu slope). PyTorch's Linear/Conv default is ``a=√5``."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", rng: Any = None) -> Tensor:
+    """He normal: N(0, gain² / fan); with relu, std = √(2 / fan_in)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return normal_(tensor, 0.0, std, rng)
+
+
+def lecun_normal_(tensor: Tensor, rng: Any = None) -> Tensor:
+    """N(0, 1 / fan_in): the course's deep-network "xavier" (randn / √n[l-1])."""
+    return normal_(tensor, 0.0, 1.0 / math.sqrt(_fan(tensor, "fan_in")), rng)
+
+
+def lecun_uniform_(tensor: Tensor, rng: Any = None) -> Tensor:
+    """U(±√(3 / fan_in))."""
+    bound = math.sqrt(3.0 / _fan(tensor, "fan_in"))
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def _he_normal_relu(t: Tensor, rng: Any = None) -> Tensor:
+    return kaiming_normal_(t, nonlinearity="relu", rng=rng)
+
+
+def _he_uniform_relu(t: Tensor, rng: Any = None) -> Tensor:
+    return kaiming_uniform_(t, nonlinearity="relu", rng=rng)
+
+
+INITIALIZERS: dict[str, Callable[..., Tensor]] = {
+    "zeros": lambda t, rng=None: zeros_(t),
+    "ones": lambda t, rng=None: ones_(t),
+    "normal": normal_,
+    "uniform": uniform_,
+    "small_random": small_random_,
+    "random_normal": small_random_,
+    "xavier_uniform": xavier_uniform_,
+    "glorot_uniform": xavier_uniform_,
+    "xavier_normal": xavier_normal_,
+    "glorot_normal": xavier_normal_,
+    "kaiming_uniform": _he_uniform_relu,
+    "he_uniform": _he_uniform_relu,
+    "kaiming_normal": _he_normal_relu,
+    "he_normal": _he_normal_relu,
+    "he": _he_normal_relu,
+    "lecun_normal": lecun_normal_,
+    "lecun_uniform": lecun_uniform_,
+}
+
+
+def get_initializer(init: str | Callable[..., Any]) -> Callable[..., Any]:
+    """An initializer ``fn(tensor, rng=None)`` from a name (PyTorch or Keras style) or a
+    callable (returned as is). He ("kaiming", "he_normal") uses the relu gain."""
+    if callable(init):
+        return init
+    fn = INITIALIZERS.get(str(init).lower())
+    if fn is None:
+        raise ValueError(f"unknown initializer {init!r}; valid names: "
+                         f"{', '.join(sorted(INITIALIZERS))}")
+    return fn

@@ -1,0 +1,179 @@
+"""Resolving what ``compile`` is given: loss names, optimizer names, and the model's final
+activation (so the loss can use the fused, stable form on logits)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import losses as L
+from .. import optim
+from ..autograd.ops.math import sigmoid, softmax
+from ..nn import activation as act
+from ..nn.container import Sequential
+from ..nn.module import Module
+
+__all__ = ["LossSpec", "resolve_loss", "resolve_optimizer", "final_activation", "LOSS_NAMES",
+           "OPTIMIZER_NAMES"]
+
+_LOSS_ALIASES = {
+    "binary_crossentropy": "binary",
+    "binary_cross_entropy": "binary",
+    "bce": "binary",
+    "categorical_crossentropy": "categorical",
+    "categorical_cross_entropy": "categorical",
+    "sparse_categorical_crossentropy": "sparse",
+    "sparse_categorical_cross_entropy": "sparse",
+    "cross_entropy": "sparse",
+    "mse": "mse",
+    "mean_squared_error": "mse",
+    "mae": "mae",
+    "mean_absolute_error": "mae",
+    "huber": "huber",
+    "huber_loss": "huber",
+}
+LOSS_NAMES = sorted(_LOSS_ALIASES)
+
+OPTIMIZER_NAMES = {
+    "sgd": ("SGD", {"lr": 0.01}),
+    "momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}),
+    "adam": ("Adam", {}),
+    "adamw": ("AdamW", {}),
+    "rmsprop": ("RMSprop", {"lr": 1e-3}),
+    "adagrad": ("Adagrad", {}),
+    "adadelta": ("Adadelta", {}),
+}
+
+
+@dataclass
+class LossSpec:
+    """A resolved loss.
+
+    kind: "binary", "sparse", "categorical", "regression" or "custom".
+    head: the model's final activation ("sigmoid", "softmax", "log_softmax" or None).
+    from_logits: whether the loss is computed on pre-activation outputs (fused, stable).
+    """
+
+    name: str
+    kind: str
+    head: str | None
+    from_logits: bool
+    fn: Callable[[Any, Any], Any]
+
+    def describe(self) -> str:
+        if self.kind == "custom":
+            return f"loss: {self.name} (user function, on the model's outputs)"
+        if self.kind in ("regression",):
+            return f"loss: {self.name}"
+        form = ("fused with the final " + self.head if self.head else "on logits") \
+            if self.from_logits else "on probabilities (clipped)"
+        return f"loss: {self.name}, {form}"
+
+    def probabilities(self, out: Any) -> Any:
+        """Turn the model's training-time outputs into what predict() returns."""
+        if self.kind == "binary" and self.from_logits:
+            return sigmoid(out)
+        if self.kind in ("sparse", "categorical") and self.from_logits:
+            return softmax(out, axis=-1)
+        if self.kind in ("sparse", "categorical") and self.head == "log_softmax":
+            return out.exp()
+        return out
+
+
+def final_activation(model: Module) -> str | None:
+    """The model's final activation if it is structurally visible (a Sequential ending in
+    Sigmoid/Softmax/LogSoftmax, or in a Dense layer with such an activation)."""
+    m: Any = model
+    while isinstance(m, Sequential) and len(m) > 0:
+        m = m[len(m) - 1]
+    if isinstance(m, act.Sigmoid):
+        return "sigmoid"
+    if isinstance(m, act.Softmax):
+        return "softmax"
+    if isinstance(m, act.LogSoftmax):
+        return "log_softmax"
+    name = getattr(m, "activation_name", None)
+    if name in ("sigmoid", "softmax", "log_softmax"):
+        return name
+    return None
+
+
+def forward_logits(model: Module, x: Any, head: str | None) -> Any:
+    """Run ``model`` on ``x`` without its final ``head`` activation."""
+    if head is None:
+        return model(x)
+    return _forward_without_head(model, x)
+
+
+def _forward_without_head(m: Any, x: Any) -> Any:
+    if isinstance(m, Sequential):
+        n = len(m)
+        for i in range(n - 1):
+            x = m[i](x)
+        return _forward_without_head(m[n - 1], x)
+    if isinstance(m, act.Sigmoid | act.Softmax | act.LogSoftmax):
+        return x
+    pre = getattr(m, "forward_pre_activation", None)
+    if pre is not None:
+        return pre(x)
+    raise TypeError(f"cannot separate the final activation of {type(m).__name__}")
+
+
+def resolve_loss(loss: Any, model: Module, from_logits: bool | None = None) -> LossSpec:
+    """A LossSpec from a name (Keras or PyTorch style) or a callable ``fn(outputs, y)``."""
+    head = final_activation(model)
+    if callable(loss) and not isinstance(loss, str):
+        name = getattr(loss, "__name__", type(loss).__name__)
+        return LossSpec(name, "custom", head, False, loss)
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
+    key = _LOSS_ALIASES.get(loss.lower())
+    if key is None:
+        raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(LOSS_NAMES)}")
+    if key in ("mse", "mae", "huber"):
+        fn = {"mse": L.mse_loss, "mae": L.l1_loss, "huber": L.huber_loss}[key]
+        return LossSpec(loss, "regression", head, False, fn)
+    if key == "binary":
+        if head in ("softmax", "log_softmax"):
+            raise ValueError(f"{loss} with a model ending in {head}: use a Sigmoid output")
+        logits = True if head == "sigmoid" else (from_logits if from_logits is not None
+                                                 else True)
+        fn = L.binary_cross_entropy_with_logits if logits else L.binary_cross_entropy
+        return LossSpec(loss, "binary", head, logits, fn)
+    if head == "sigmoid":
+        raise ValueError(f"{loss} with a model ending in sigmoid: use Softmax (or logits)")
+    if head == "log_softmax":
+        return LossSpec(loss, key, head, False, L.nll_loss)
+    logits = True if head == "softmax" else (from_logits if from_logits is not None else True)
+    if logits:
+        return LossSpec(loss, key, head, True, L.cross_entropy)
+
+    def ce_on_probs(p: Any, y: Any) -> Any:
+        from ..autograd.ops.math import clip, log
+
+        eps = float(__import__("numpy").finfo(p.dtype).eps)
+        return L.nll_loss(log(clip(p, eps, 1 - eps)), y)
+
+    return LossSpec(loss, key, head, False, ce_on_probs)
+
+
+def resolve_optimizer(optimizer: Any, params: list[Any]) -> Any:
+    """An optimizer from a name ("adam", "sgd", ...), a dict ``{"name": ..., **hparams}``,
+    or an existing Optimizer instance (returned as is)."""
+    if isinstance(optimizer, optim.Optimizer):
+        return optimizer
+    kwargs: dict[str, Any] = {}
+    if isinstance(optimizer, dict):
+        kwargs = dict(optimizer)
+        optimizer = kwargs.pop("name", kwargs.pop("type", None))
+        if "learning_rate" in kwargs:
+            kwargs["lr"] = kwargs.pop("learning_rate")
+    if not isinstance(optimizer, str):
+        raise TypeError(f"optimizer must be a name, a dict or an Optimizer, got {optimizer!r}")
+    entry = OPTIMIZER_NAMES.get(optimizer.lower())
+    if entry is None:
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid names: "
+                         f"{', '.join(sorted(OPTIMIZER_NAMES))}")
+    cls_name, defaults = entry
+    return getattr(optim, cls_name)(params, **{**defaults, **kwargs})

@@ -1,0 +1,185 @@
+"""Losses: NumPy references, gradchecks, reductions, stability, dtype, target validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad import losses as L
+from deepgrad import nn
+from deepgrad.testing import gradcheck
+
+RNG = np.random.default_rng(0)
+N, C = 5, 4
+LOGITS = RNG.normal(size=(N, C)) * 2
+LABELS = np.array([0, 3, 1, 1, 2])
+PROBS = np.exp(LOGITS) / np.exp(LOGITS).sum(1, keepdims=True)
+X = RNG.normal(size=(N, 3))
+T = RNG.normal(size=(N, 3))
+P01 = RNG.uniform(0.05, 0.95, size=(N, 3))
+Y01 = (RNG.random((N, 3)) > 0.5).astype(float)
+
+
+def _t(a, grad=True, dtype=np.float64):
+    return dg.tensor(np.array(a, dtype=dtype), requires_grad=grad)
+
+
+def _logsm(z):
+    z = z - z.max(1, keepdims=True)
+    return z - np.log(np.exp(z).sum(1, keepdims=True))
+
+
+def _red(v, reduction):
+    return {"mean": v.mean(), "sum": v.sum(), "none": v}[reduction]
+
+
+def _huber(d, delta):
+    a = np.abs(d)
+    return np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+
+
+CASES = {
+    # name: (fn(input, target, reduction), input, target, per-element reference)
+    "bce": (L.binary_cross_entropy, P01, Y01,
+            lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p))),
+    "bce_logits": (L.binary_cross_entropy_with_logits, X, Y01,
+                   lambda x, t: np.log1p(np.exp(x)) - x * t),
+    "ce_labels": (L.cross_entropy, LOGITS, LABELS,
+                  lambda z, y: -_logsm(z)[np.arange(N), y]),
+    "ce_probs": (L.cross_entropy, LOGITS, PROBS[::-1].copy(),
+                 lambda z, q: -(q * _logsm(z)).sum(1)),
+    "ce_smooth": (lambda x, t, reduction: L.cross_entropy(x, t, 0.1, reduction), LOGITS, LABELS,
+                  lambda z, y: -(0.9 * _logsm(z)[np.arange(N), y] + 0.1 / C * _logsm(z).sum(1))),
+    "nll": (L.nll_loss, _logsm(LOGITS), LABELS, lambda lp, y: -lp[np.arange(N), y]),
+    "mse": (L.mse_loss, X, T, lambda x, t: (x - t) ** 2),
+    "l1": (L.l1_loss, X, T, lambda x, t: np.abs(x - t)),
+    "huber": (L.huber_loss, X, T, lambda x, t: _huber(x - t, 1.0)),
+    "huber_delta": (lambda x, t, reduction: L.huber_loss(x, t, reduction, delta=0.5), X, T,
+                    lambda x, t: _huber(x - t, 0.5)),
+    "L1": (L.L1, X, T, lambda x, t: np.abs(t - x)),
+    "L2": (L.L2, X, T, lambda x, t: (t - x) ** 2),
+}
+FLOAT_TARGETS = {"bce", "bce_logits", "ce_probs", "mse", "l1", "huber", "huber_delta", "L1",
+                 "L2"}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_forward_and_gradcheck(name, reduction):
+    fn, x, t, ref = CASES[name]
+    out = fn(_t(x), t, reduction=reduction)
+    np.testing.assert_allclose(out.data, _red(ref(x, t), reduction), rtol=1e-12, atol=1e-14)
+    gradcheck(lambda a: fn(a, t, reduction=reduction), _t(x))
+    if name in FLOAT_TARGETS:
+        # the target's gradient too (as torch gives it), and the input's with it
+        soft = RNG.uniform(0.1, 0.9, size=t.shape) if name.startswith("bce") else t
+        gradcheck(lambda a, b: fn(a, b, reduction=reduction), _t(x), _t(soft))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_float32_in_float32_out(name):
+    fn, x, t, _ = CASES[name]
+    a = _t(x, dtype=np.float32)
+    tt = t.astype(np.float32) if name in FLOAT_TARGETS else t
+    out = fn(a, tt, reduction="mean")
+    assert out.dtype == np.float32
+    out.backward()
+    assert a.grad.dtype == np.float32
+
+
+def test_loss_modules_match_functions():
+    x, z = _t(X), _t(LOGITS)
+    pairs = [
+        (nn.BCELoss()(_t(P01), Y01), L.binary_cross_entropy(_t(P01), Y01)),
+        (nn.BCEWithLogitsLoss(reduction="sum")(x, Y01),
+         L.binary_cross_entropy_with_logits(x, Y01, "sum")),
+        (nn.CrossEntropyLoss(label_smoothing=0.2)(z, LABELS),
+         L.cross_entropy(z, LABELS, label_smoothing=0.2)),
+        (nn.NLLLoss(reduction="none")(z, LABELS), L.nll_loss(z, LABELS, "none")),
+        (nn.MSELoss()(x, T), L.mse_loss(x, T)),
+        (nn.L1Loss()(x, T), L.l1_loss(x, T)),
+        (nn.HuberLoss(delta=0.3)(x, T), L.huber_loss(x, T, delta=0.3)),
+    ]
+    for a, b in pairs:
+        np.testing.assert_array_equal(a.data, b.data)
+    assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss(reduction='mean')"
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MSELoss(reduction="avg")
+
+
+def test_cross_entropy_backward_is_softmax_minus_onehot_over_n():
+    z = _t(LOGITS)
+    L.cross_entropy(z, LABELS).backward()
+    onehot = np.eye(C)[LABELS]
+    np.testing.assert_allclose(z.grad, (PROBS - onehot) / N, rtol=1e-12, atol=1e-15)
+    z2 = _t(LOGITS)
+    L.cross_entropy(z2, onehot).backward()  # one-hot targets give the same
+    np.testing.assert_allclose(z2.grad, z.grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stable_for_huge_logits(dtype):
+    big = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]], dtype=dtype)
+    for fn, t in [
+        (L.cross_entropy, np.array([1, 0])),
+        (L.binary_cross_entropy_with_logits, np.array([[0, 1, 1], [0, 1, 0]], dtype=dtype)),
+        (L.nll_loss, np.array([2, 1])),
+    ]:
+        x = dg.tensor(big, requires_grad=True)
+        loss = fn(x, t)
+        loss.backward()
+        assert np.isfinite(loss.data) and np.isfinite(x.grad).all(), fn.__name__
+        assert loss.dtype == dtype
+    # confident and right: zero loss; confident and wrong: a loss of the logit's size
+    x = dg.tensor(big)
+    assert float(L.binary_cross_entropy_with_logits(x[0:1, 0:1], np.ones((1, 1)))) == 0.0
+    assert float(L.cross_entropy(x, np.array([0, 1]))) == 0.0
+    assert float(L.cross_entropy(x[0:1], np.array([1]))) == pytest.approx(2e4, rel=1e-6)
+
+
+def test_bce_clips_symmetrically():
+    for dt in (np.float32, np.float64):
+        eps = float(np.finfo(dt).eps)
+        p = dg.tensor(np.array([0.0, 1.0, 1.0, 0.0], dt), requires_grad=True)
+        loss = L.binary_cross_entropy(p, np.array([0, 1, 0, 1], dt), reduction="none")
+        np.testing.assert_allclose(loss.data, [-np.log1p(-eps)] * 2 + [-np.log(eps)] * 2,
+                                   rtol=1e-6)
+        loss.sum().backward()
+        assert np.isfinite(p.grad).all() and p.grad.dtype == dt
+
+
+def test_target_validation_messages():
+    z = _t(LOGITS)
+    with pytest.raises(ValueError, match=r"label 4 at index 1 is outside \[0, 4\)"):
+        L.cross_entropy(z, np.array([0, 4, 1, 1, 2]))
+    with pytest.raises(ValueError, match=r"label -1 .* outside \[0, 4\)"):
+        L.nll_loss(z, np.array([0, 1, -1, 1, 2]))
+    with pytest.raises(ValueError, match="must be integers, got 1.5 at index 2"):
+        L.cross_entropy(z, np.array([0, 1, 1.5, 1, 2]))
+    with pytest.raises(ValueError, match=r"expected shape \(5,\)"):
+        L.cross_entropy(z, np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match=r"target shape \(5, 3\) does not match .*\(5, 4\)"):
+        L.cross_entropy(z, np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, C\)"):
+        L.cross_entropy(_t(np.zeros(4)), np.array([1]))
+    with pytest.raises(ValueError, match=r"target values must be in \[0, 1\], got 2.0"):
+        L.binary_cross_entropy_with_logits(_t(X), Y01 * 2)
+    with pytest.raises(ValueError, match=r"input probabilities must be in \[0, 1\], got -0.5"):
+        L.binary_cross_entropy(_t(np.array([0.5, -0.5])), np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"target shape \(5, 2\) does not match .*\(5, 3\)"):
+        L.mse_loss(_t(X), T[:, :2])
+    with pytest.raises(ValueError, match="reduction"):
+        L.l1_loss(_t(X), T, reduction="max")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        L.cross_entropy(z, LABELS, label_smoothing=1.0)
+    # labels given as integral floats (the course's Y arrays) are accepted
+    np.testing.assert_allclose(L.cross_entropy(z, LABELS.astype(float)).data,
+                               L.cross_entropy(z, LABELS).data)
+
+
+def test_mean_is_the_course_cost():
+    # J = (1/m) sum L
+    p = _t(P01)
+    j = L.binary_cross_entropy(p, Y01)
+    assert float(j) == pytest.approx(float(L.binary_cross_entropy(p, Y01, "sum")) / Y01.size)
