@@ -73,8 +73,9 @@ def _class_ids(values: Any, n: int, what: str) -> np.ndarray | None:
 
 
 def _name(c: Any, class_names: Sequence[str] | None) -> str:
-    if class_names is not None and 0 <= int(c) < len(class_names):
-        return str(class_names[int(c)])
+    if class_names is not None and np.issubdtype(np.asarray(c).dtype, np.integer):
+        if 0 <= int(c) < len(class_names):
+            return str(class_names[int(c)])
     return str(c.item() if hasattr(c, "item") else c)
 
 
@@ -179,7 +180,8 @@ def plot_conv_filters(
         raise ValueError(f"conv weight must have shape (out, in, kh, kw), got shape {w.shape}")
     if max_filters < 1:
         raise ValueError(f"max_filters must be >= 1, got {max_filters}")
-    n = min(w.shape[0], int(max_filters))
+    out = w.shape[0]
+    n = min(out, int(max_filters))
     w = w[:n].astype(np.float64)
     tiles = w.transpose(0, 2, 3, 1) if w.shape[1] == 3 else w[:, :1].transpose(0, 2, 3, 1)
     tiles = _minmax_per_item(tiles)
@@ -191,9 +193,4 @@ def plot_conv_filters(
     else:
         ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
-    return finish(fig, path, title or f"first-layer filters ({n} of {weight_out(w, weight)})")
-
-
-def weight_out(w: np.ndarray, weight: Any) -> int:
-    """Number of output channels of the original ``weight``."""
-    return int(to_numpy(weight).shape[0])
+    return finish(fig, path, title or f"first-layer filters ({n} of {out})")

@@ -244,6 +244,8 @@ def plot_decision_boundary(
                          np.linspace(lo[1], hi[1], int(resolution), dtype=X.dtype))
     grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
     Z = _predicted_classes(predict_fn(grid), grid.shape[0])
+    if np.issubdtype(y.dtype, np.integer) and np.issubdtype(Z.dtype, np.floating):
+        Z = Z.astype(y.dtype)  # integral float labels (1.0) read as the labels of y (1)
     classes = np.unique(np.concatenate([np.unique(y), np.unique(Z)]))
     Zi = np.searchsorted(classes, Z).reshape(xx.shape)
     yi = np.searchsorted(classes, y)
