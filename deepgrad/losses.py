@@ -61,39 +61,37 @@ def _target_like(name: str, x: Tensor, target: Any) -> Tensor:
 
 
 def _check_unit_interval(name: str, what: str, arr: Any) -> None:
-    a = to_numpy(arr)
-    if a.size == 0:
+    xp = get_array_module(arr)
+    if arr.size == 0 or bool(xp.all((arr >= 0) & (arr <= 1))):  # one sync, no copy
         return
-    bad = (a < 0) | (a > 1) | ~np.isfinite(a)
-    if bad.any():
-        i = np.unravel_index(int(np.argmax(bad)), a.shape)
-        raise ValueError(f"{name}: {what} must be in [0, 1], got {a[i].item()!r} at index "
-                         f"{tuple(int(k) for k in i)}")
+    a = to_numpy(arr)
+    bad = ~((a >= 0) & (a <= 1))
+    i = np.unravel_index(int(np.argmax(bad)), a.shape)
+    raise ValueError(f"{name}: {what} must be in [0, 1], got {a[i].item()!r} at index "
+                     f"{tuple(int(k) for k in i)}")
 
 
-def _labels(name: str, target: Any, n: int, c: int) -> Any:
-    """Validate integer class labels of shape (N,) in [0, C); returns an int64 array."""
-    t = _raw(target)
-    xp = get_array_module(t)
-    t = xp.asarray(t)
+def _labels(name: str, target: Any, x: Tensor) -> Any:
+    """Validate class labels of shape (N,) in [0, C); returns int64 labels on x's device."""
+    n, c = x.shape
+    xp = get_array_module(x.data)
+    t = xp.asarray(_raw(target))
     if t.shape != (n,):
         raise ValueError(f"{name}: labels of shape {tuple(t.shape)} do not match the "
                          f"batch: expected shape ({n},) (or ({n}, {c}) for probabilities)")
-    host = to_numpy(t)
-    if host.dtype.kind == "f":
-        frac = host != np.round(host)
-        if frac.any():
-            i = int(np.argmax(frac))
-            raise ValueError(f"{name}: class labels must be integers, got {host[i].item()!r} at "
-                             f"index {i}")
-    elif host.dtype.kind not in "iub":
-        raise ValueError(f"{name}: class labels must be integers, got dtype {host.dtype}")
-    bad = (host < 0) | (host >= c)
-    if bad.any():
-        i = int(np.argmax(bad))
+    if t.dtype.kind not in "iubf":
+        raise ValueError(f"{name}: class labels must be integers, got dtype {t.dtype}")
+    ok = bool(xp.all((t >= 0) & (t < c) & (t == xp.round(t) if t.dtype.kind == "f" else True)))
+    if not ok:  # find and name the first bad label (on the host; error path only)
+        host = to_numpy(t)
+        if host.dtype.kind == "f" and (host != np.round(host)).any():
+            i = int(np.argmax(host != np.round(host)))
+            raise ValueError(f"{name}: class labels must be integers, got {host[i].item()!r} "
+                             f"at index {i}")
+        i = int(np.argmax((host < 0) | (host >= c)))
         raise ValueError(f"{name}: label {host[i].item()!r} at index {i} is outside [0, {c}) "
                          f"(input has {c} classes)")
-    return t.astype(np.int64)
+    return t.astype(np.int64, copy=False)
 
 
 def _check_logits_2d(name: str, x: Tensor) -> None:
@@ -203,7 +201,7 @@ class _CrossEntropy(Function):
             self.softmax, self.logp, self.q = e / s, logp, q
         if self.reduction == "none":
             return loss
-        total = loss.sum()
+        total = xp.asarray(loss.sum())
         return total / n if self.reduction == "mean" else total
 
     def _scale(self, gy: Any, n: int) -> Any:
@@ -248,13 +246,11 @@ def cross_entropy(input: Any, target: Any, label_smoothing: float = 0.0,
         raise ValueError(f"{name}: label_smoothing must be in [0, 1), got {label_smoothing}")
     x = _tensor(input)
     _check_logits_2d(name, x)
-    n, c = x.shape
     ls = float(label_smoothing)
-    t_shape = tuple(_raw(target).shape) if hasattr(_raw(target), "shape") else None
-    if t_shape is not None and len(t_shape) == 2:
+    if np.ndim(_raw(target)) == 2:
         q = _target_like(name, x, target)
         return _CrossEntropy(None, ls, reduction)(x, q)
-    labels = _labels(name, target, n, c)
+    labels = _labels(name, target, x)
     return _CrossEntropy(labels, ls, reduction)(x)
 
 
@@ -271,7 +267,8 @@ class _NLL(Function):
             self.shape, self.dtype = logp.shape, logp.dtype
         if self.reduction == "none":
             return loss
-        return loss.sum() / n if self.reduction == "mean" else loss.sum()
+        total = xp.asarray(loss.sum())
+        return total / n if self.reduction == "mean" else total
 
     def backward(self, gy: Any) -> Any:
         # d/d logp[i, y_i] = -1 (/ N for the mean); 0 elsewhere
@@ -294,7 +291,7 @@ def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     _check_reduction(name, reduction)
     x = _tensor(input)
     _check_logits_2d(name, x)
-    labels = _labels(name, target, *x.shape)
+    labels = _labels(name, target, x)
     return _NLL(labels, reduction)(x)
 
 

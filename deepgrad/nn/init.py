@@ -39,6 +39,9 @@ def _fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
+_calculate_fan_in_and_fan_out = _fan_in_and_fan_out  # PyTorch's name
+
+
 def _fan(tensor: Tensor, mode: str) -> int:
     fan_in, fan_out = _fan_in_and_fan_out(tensor)
     if mode not in ("fan_in", "fan_out"):

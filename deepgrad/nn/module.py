@@ -268,7 +268,9 @@ class Module:
         own = OrderedDict(self._state_items())
         given = {k: (v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()}
         missing = [k for k in own if k not in given]
-        unexpected = [k for k in given if k not in own]
+        # PyTorch's batch-norm counter has no counterpart here; it is ignored
+        unexpected = [k for k in given if k not in own
+                      and not k.endswith("num_batches_tracked")]
         wrong = []
         for k, t in own.items():
             if k in given:

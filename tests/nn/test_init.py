@@ -18,6 +18,7 @@ def t(*shape, dtype=np.float32):
 def test_fans_and_gain():
     assert init._fan_in_and_fan_out(t(8, 4)) == (4, 8)
     assert init._fan_in_and_fan_out(t(8, 4, 3, 3)) == (36, 72)
+    assert init._calculate_fan_in_and_fan_out(t(8, 4, 3, 3)) == (36, 72)  # PyTorch's name
     assert init.calculate_gain("relu") == math.sqrt(2)
     assert init.calculate_gain("tanh") == 5 / 3
     assert init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)

@@ -192,6 +192,8 @@ def batch_norm(
     """
     if weight is None and bias is not None:
         raise ValueError("batch_norm: a bias without a weight is not supported")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     op = BatchNorm(running_mean, running_var, training, momentum, eps)
     wb = tuple(a for a in (weight, bias) if a is not None)
     return op(x, *wb)
