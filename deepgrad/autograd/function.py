@@ -16,22 +16,36 @@ __all__ = ["Function", "as_tensor_like"]
 _SCALARS = (int, float, bool, np.generic)
 
 
-def _ref_dtype(inputs: tuple[Any, ...]) -> np.dtype | None:
+def _reference(inputs: tuple[Any, ...]) -> tuple[np.dtype | None, Any]:
+    """The float dtype of the first floating tensor input, and a CuPy array among the
+    tensor inputs (None when all are on the CPU)."""
+    dtype = gpu = None
     for t in inputs:
-        if isinstance(t, Tensor) and t.data.dtype.kind == "f":
-            return t.data.dtype
-    return None
+        if isinstance(t, Tensor):
+            d = t.data
+            if dtype is None and d.dtype.kind == "f":
+                dtype = d.dtype
+            if gpu is None and is_cupy_array(d):
+                gpu = d
+    return dtype, gpu
 
 
-def as_tensor_like(x: Any, dtype: np.dtype | None) -> Tensor:
+def as_tensor_like(x: Any, dtype: np.dtype | None, like: Any = None) -> Tensor:
     """Wrap a non-tensor operand as a constant tensor.
 
     Python and NumPy scalars and float arrays are cast to ``dtype`` (the dtype of the
     op's tensor operands), so a NumPy-2 float64 scalar never upcasts a float32 tensor.
-    Integer and boolean arrays (labels, masks) keep their dtype.
+    Integer and boolean arrays (labels, masks) keep their dtype. When ``like`` is a CuPy
+    array (a tensor operand on the GPU), the constant is put on its device too.
     """
     if isinstance(x, Tensor):
         return x
+    if like is not None:
+        from ..backend import get_array_module
+
+        t = as_tensor_like(x, dtype)
+        t.data = get_array_module(like).asarray(t.data)
+        return t
     target = dtype if dtype is not None else get_default_dtype()
     if isinstance(x, bool | np.bool_):
         return Tensor._wrap(np.asarray(x))
@@ -70,8 +84,8 @@ class Function:
         raise RuntimeError(f"{type(self).__name__} is not differentiable")
 
     def __call__(self, *inputs: Any) -> Any:
-        ref = _ref_dtype(inputs)
-        tensors = tuple(as_tensor_like(x, ref) for x in inputs)
+        ref, gpu = _reference(inputs)
+        tensors = tuple(as_tensor_like(x, ref, gpu) for x in inputs)
         needs = is_grad_enabled() and any(t.requires_grad for t in tensors)
         self.requires_grad = needs
         self.needs_input_grad = tuple(needs and t.requires_grad for t in tensors)

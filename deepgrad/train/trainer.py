@@ -78,9 +78,10 @@ def _probe(model: Module, X: np.ndarray, name: str = "X") -> tuple[int, ...]:
     """Run the model on one example to check the input shape and learn the output shape."""
     was = model.training
     model.eval()
+    device = _device(model)
     try:
         with no_grad():
-            out = model(Tensor(X[:1]))
+            out = model(Tensor(to_device(X[:1], device) if device != "cpu" else X[:1]))
     except ValueError as e:
         raise ValueError(f"{name} (shape {X.shape}) doesn't fit the model: {e}") from None
     finally:
@@ -136,6 +137,7 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     verbose: int = 1,
     initial_epoch: int = 0,
+    device: str | None = None,
 ) -> History:
     """Train the compiled model (Keras's ``fit``); returns the History.
 
@@ -152,12 +154,15 @@ def fit(
         verbose: 0 silent, 1 progress bar on a terminal (a line per epoch otherwise),
             2 a line per epoch.
         initial_epoch: epoch to resume from (after loading a checkpoint).
+        device: move the model there first ("cpu", "cuda"); batches follow the model.
 
     Returns:
         History: ``history.history`` has ``loss`` and each metric, with ``val_``
         versions when validating; ``history.batch_losses`` the cost of every iteration.
     """
     spec = _spec(model)
+    if device is not None:
+        model.to(device)
     if epochs < 1 or initial_epoch < 0:
         raise ValueError(f"epochs must be >= 1 and initial_epoch >= 0, got {epochs}, "
                          f"{initial_epoch}")
