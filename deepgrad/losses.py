@@ -15,7 +15,7 @@ import numpy as np
 from .autograd.function import Function
 from .autograd.ops.math import _sigmoid, abs, minimum
 from .autograd.tensor import Tensor
-from .backend import get_array_module, to_numpy
+from .backend import get_array_module, sum_to, to_numpy
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
@@ -71,32 +71,34 @@ def _check_unit_interval(name: str, what: str, arr: Any) -> None:
                      f"{tuple(int(k) for k in i)}")
 
 
-def _labels(name: str, target: Any, x: Tensor) -> Any:
-    """Validate class labels of shape (N,) in [0, C); returns int64 labels on x's device."""
-    n, c = x.shape
-    xp = get_array_module(x.data)
+def _labels(name: str, target: Any, shape: tuple[int, ...], axis: int, xp: Any) -> Any:
+    """Validate class labels for an input of ``shape`` with classes along ``axis``: labels
+    of the input's shape without ``axis``, in [0, C). Returns int64 labels on ``xp``."""
+    batch, c = shape[:axis] + shape[axis + 1:], shape[axis]
     t = xp.asarray(_raw(target))
-    if t.shape != (n,):
+    if t.shape != batch:
         raise ValueError(f"{name}: labels of shape {tuple(t.shape)} do not match the "
-                         f"batch: expected shape ({n},) (or ({n}, {c}) for probabilities)")
+                         f"batch: expected shape {batch} (or {shape} for probabilities)")
     if t.dtype.kind not in "iubf":
         raise ValueError(f"{name}: class labels must be integers, got dtype {t.dtype}")
-    ok = bool(xp.all((t >= 0) & (t < c) & (t == xp.round(t) if t.dtype.kind == "f" else True)))
-    if not ok:  # find and name the first bad label (on the host; error path only)
+    ok = (t >= 0) & (t < c)
+    if t.dtype.kind == "f":
+        ok &= t == xp.round(t)
+    if t.size and not bool(ok.all()):  # name the first bad label (on the host; error path)
         host = to_numpy(t)
-        if host.dtype.kind == "f" and (host != np.round(host)).any():
-            i = int(np.argmax(host != np.round(host)))
-            raise ValueError(f"{name}: class labels must be integers, got {host[i].item()!r} "
-                             f"at index {i}")
-        i = int(np.argmax((host < 0) | (host >= c)))
-        raise ValueError(f"{name}: label {host[i].item()!r} at index {i} is outside [0, {c}) "
-                         f"(input has {c} classes)")
+
+        def where(flat: int) -> Any:
+            return flat if host.ndim == 1 else tuple(int(k) for k in
+                                                      np.unravel_index(flat, host.shape))
+        frac = host != np.round(host)
+        if frac.any():
+            i = int(np.argmax(frac))
+            raise ValueError(f"{name}: class labels must be integers, got "
+                             f"{host.flat[i].item()!r} at index {where(i)}")
+        i = int(np.argmax(((host < 0) | (host >= c)).ravel()))
+        raise ValueError(f"{name}: label {host.flat[i].item()!r} at index {where(i)} is "
+                         f"outside [0, {c}) (input has {c} classes)")
     return t.astype(np.int64, copy=False)
-
-
-def _check_logits_2d(name: str, x: Tensor) -> None:
-    if x.ndim != 2:
-        raise ValueError(f"{name}: expected input of shape (N, C), got shape {x.shape}")
 
 
 # ------------------------------------------------------------- binary losses
@@ -142,28 +144,47 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Te
 
 
 class _BCEWithLogits(Function):
-    def forward(self, x: Any, t: Any) -> Any:
+    def forward(self, x: Any, t: Any, pw: Any = None) -> Any:
         xp = get_array_module(x)
+        sp = xp.log1p(xp.exp(-xp.abs(x)))  # exp only sees -|x|
+        if pw is None:  # log(1 + e^x) - x t
+            loss = xp.maximum(x, 0) - x * t + sp
+        else:  # (1 - t) x + (1 + (pw - 1) t) log(1 + e^-x)
+            sp += xp.maximum(-x, 0)
+            loss = (1 - t) * x + (1 + (pw - 1) * t) * sp
         if self.requires_grad:
-            self.x, self.t = x, t
-        # log(1 + e^x) - x t, written so exp only sees -|x|
-        return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+            self.x, self.t, self.pw, self.sp = x, t, pw, sp
+        return loss
 
-    def backward(self, gy: Any) -> tuple[Any, Any]:
-        # d/dx = sigmoid(x) - t;  d/dt = -x
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        # d/dx = sigmoid(x) - t;  d/dt = -x  (pos_weight: d/dx = (1 - t) - w sigmoid(-x),
+        # w = 1 + (pw - 1) t;  d/dt = -x + (pw - 1) log(1 + e^-x);  d/dpw = t log(1 + e^-x))
         xp = get_array_module(gy)
-        gx = gy * (_sigmoid(xp, self.x) - self.t) if self.needs_input_grad[0] else None
-        gt = -gy * self.x if self.needs_input_grad[1] else None
-        return gx, gt
+        x, t, pw, need = self.x, self.t, self.pw, self.needs_input_grad
+        if pw is None:
+            gx = gy * (_sigmoid(xp, x) - t) if need[0] else None
+            gt = -gy * x if need[1] else None
+            return gx, gt
+        gx = gy * ((1 - t) - (1 + (pw - 1) * t) * _sigmoid(xp, -x)) if need[0] else None
+        gt = gy * ((pw - 1) * self.sp - x) if need[1] else None
+        gpw = sum_to(gy * t * self.sp, pw.shape) if need[2] else None
+        return gx, gt, gpw
 
 
-def binary_cross_entropy_with_logits(input: Any, target: Any,
-                                     reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
     """Binary cross-entropy on logits, fused with the sigmoid:
     max(x, 0) - x t + log1p(exp(-|x|)); finite with finite gradient for logits of ±1e4.
 
+    Args:
+        input: logits.
+        target: probabilities in [0, 1], the input's shape.
+        reduction: "mean" (over all elements), "sum" or "none".
+        pos_weight: weight of the positive term, broadcast against the input (e.g. one per
+            class, shape (C,)): -[pw t log σ(x) + (1 - t) log(1 - σ(x))], as PyTorch.
+
     Shape:
-        input: (*) logits; target: same shape, values in [0, 1];
+        input: (*) logits; target: same shape; pos_weight: broadcastable to (*);
         output: scalar, or (*) for ``reduction="none"``.
     """
     name = "binary_cross_entropy_with_logits"
@@ -171,7 +192,20 @@ def binary_cross_entropy_with_logits(input: Any, target: Any,
     x = _tensor(input)
     t = _target_like(name, x, target)
     _check_unit_interval(name, "target values", t.data)
-    return _reduce(_BCEWithLogits()(x, t), reduction)
+    if pos_weight is None:
+        return _reduce(_BCEWithLogits()(x, t), reduction)
+    if isinstance(pos_weight, Tensor):
+        pw = pos_weight if pos_weight.dtype == x.dtype else pos_weight.astype(x.dtype)
+    else:
+        pw = Tensor._wrap(get_array_module(x.data).asarray(pos_weight, dtype=x.dtype))
+    try:
+        ok = np.broadcast_shapes(pw.shape, x.shape) == x.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}: pos_weight of shape {pw.shape} does not broadcast to the "
+                         f"input shape {x.shape} (expected e.g. shape {x.shape[-1:]})")
+    return _reduce(_BCEWithLogits()(x, t, pw), reduction)
 
 
 # ----------------------------------------------------------- categorical losses
@@ -182,76 +216,105 @@ class _CrossEntropy(Function):
         self.reduction = reduction
 
     def forward(self, x: Any, q: Any = None) -> Any:
+        # one max, one exp, one sum, one log; the softmax is kept for backward
         xp = get_array_module(x)
         n, c = x.shape
+        ls = self.ls
         z = x - x.max(axis=1, keepdims=True)
         e = xp.exp(z)
         s = e.sum(axis=1, keepdims=True)
-        logp = z - xp.log(s)
+        log_s = xp.log(s)
         if q is None:
-            rows = xp.arange(n)
-            picked = logp[rows, self.labels]
-            loss = -(1 - self.ls) * picked
-            if self.ls:
-                loss = loss - (self.ls / c) * logp.sum(axis=1)
+            loss = log_s[:, 0] - z[xp.arange(n), self.labels]  # -log p[i, y_i]
+            if ls:  # Σ_j -log p[i, j] / C = log s - mean_j z
+                loss = (1 - ls) * loss + ls * (log_s[:, 0] - z.mean(axis=1))
         else:
-            qs = q * (1 - self.ls) + self.ls / c if self.ls else q
+            logp = z - log_s
+            qs = q * (1 - ls) + ls / c if ls else q
             loss = -(qs * logp).sum(axis=1)
+            if self.needs_input_grad[1]:
+                self.logp = logp
         if self.requires_grad:
-            self.softmax, self.logp, self.q = e / s, logp, q
+            e /= s
+            self.softmax, self.q = e, q
         if self.reduction == "none":
             return loss
         total = xp.asarray(loss.sum())
         return total / n if self.reduction == "mean" else total
 
-    def _scale(self, gy: Any, n: int) -> Any:
-        if self.reduction == "none":
-            return gy[:, None]
-        return gy / n if self.reduction == "mean" else gy
-
     def backward(self, gy: Any) -> Any:
         # d/dx = (softmax(x) - q) * gy (/ N for the mean), q the (smoothed) target distribution
         xp = get_array_module(gy)
         n, c = self.softmax.shape
-        g = self._scale(gy, n)
+        ls = self.ls
+        g = gy[:, None] if self.reduction == "none" else gy / n if self.reduction == "mean" \
+            else gy
         gx = gq = None
         if self.needs_input_grad[0]:
             if self.q is None:
-                qd = xp.full((n, c), self.ls / c, dtype=self.softmax.dtype)
-                qd[xp.arange(n), self.labels] += 1 - self.ls
+                gx = self.softmax * g
+                rows = xp.arange(n)
+                gx[rows, self.labels] -= (1 - ls) * (g[:, 0] if g.ndim else g)
+                if ls:
+                    gx -= (ls / c) * g
             else:
-                qd = self.q * (1 - self.ls) + self.ls / c if self.ls else self.q
-            gx = (self.softmax - qd) * g
-        if self.q is not None and len(self.needs_input_grad) > 1 and self.needs_input_grad[1]:
-            gq = -(1 - self.ls) * self.logp * g  # d/dq = -(1 - ls) log p
-        return gx if self.q is None else (gx, gq)
+                qs = self.q * (1 - ls) + ls / c if ls else self.q
+                gx = (self.softmax - qs) * g
+        if self.q is None:
+            return gx
+        if self.needs_input_grad[1]:
+            gq = -(1 - ls) * self.logp * g  # d/dq = -(1 - ls) log p
+        return gx, gq
+
+
+def _axis(name: str, axis: int, ndim: int) -> int:
+    if ndim == 0 or not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: class axis {axis} is out of range for an input with "
+                         f"{ndim} dimensions")
+    return axis % ndim
 
 
 def cross_entropy(input: Any, target: Any, label_smoothing: float = 0.0,
-                  reduction: str = "mean") -> Tensor:
+                  reduction: str = "mean", axis: int = -1) -> Tensor:
     """Softmax cross-entropy on logits, as one fused op (``(softmax - onehot) / N`` backward).
 
     Args:
-        input: logits (N, C).
-        target: integer class labels (N,) in [0, C), or one-hot / probability targets (N, C).
-        label_smoothing: ε in [0, 1): the target becomes (1 - ε) target + ε / C.
-        reduction: "mean" (over the N examples), "sum" or "none".
+        input: logits, classes along ``axis``.
+        target: integer class labels in [0, C) (a NumPy array or an int Tensor) of the
+            input's shape without ``axis``, or one-hot / probability targets of the input's
+            shape.
+        label_smoothing: ε in [0, 1): the target becomes (1 - ε) target + ε / C (PyTorch's).
+        reduction: "mean" (over the N examples, and every position for inputs of more than
+            two dimensions, like torch), "sum" or "none".
+        axis: the class axis (-1, or 1 for torch's (N, C, d1, ...) layout).
 
     Shape:
-        input: (N, C); target: (N,) or (N, C); output: scalar, or (N,) for "none".
+        input: (N, C) (or any shape with C along ``axis``); target: (N,) or (N, C);
+        output: scalar, or (N,) for "none".
     """
     name = "cross_entropy"
     _check_reduction(name, reduction)
-    if not 0.0 <= float(label_smoothing) < 1.0:
-        raise ValueError(f"{name}: label_smoothing must be in [0, 1), got {label_smoothing}")
-    x = _tensor(input)
-    _check_logits_2d(name, x)
     ls = float(label_smoothing)
-    if np.ndim(_raw(target)) == 2:
-        q = _target_like(name, x, target)
-        return _CrossEntropy(None, ls, reduction)(x, q)
-    labels = _labels(name, target, x)
-    return _CrossEntropy(labels, ls, reduction)(x)
+    if not 0.0 <= ls < 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1), got {label_smoothing}")
+    x = x0 = _tensor(input)
+    ax = _axis(name, axis, x.ndim)
+    c = x.shape[ax]
+    probs = np.ndim(_raw(target)) == x.ndim
+    flat = x.ndim != 2 or ax != 1
+    batch = x.shape[:ax] + x.shape[ax + 1:]
+    if flat:  # classes last, everything else one batch axis
+        perm = [i for i in range(x.ndim) if i != ax] + [ax]
+        x = x.transpose(perm).reshape(-1, c)
+    if probs:
+        q = _target_like(name, x0, target)
+        if flat:
+            q = q.transpose(perm).reshape(-1, c)
+        out = _CrossEntropy(None, ls, reduction)(x, q)
+    else:
+        labels = _labels(name, target, x0.shape, ax, get_array_module(x.data))
+        out = _CrossEntropy(labels.reshape(-1), ls, reduction)(x)
+    return out.reshape(batch) if flat and reduction == "none" else out
 
 
 class _NLL(Function):
@@ -290,8 +353,9 @@ def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     name = "nll_loss"
     _check_reduction(name, reduction)
     x = _tensor(input)
-    _check_logits_2d(name, x)
-    labels = _labels(name, target, x)
+    if x.ndim != 2:
+        raise ValueError(f"{name}: expected input of shape (N, C), got shape {x.shape}")
+    labels = _labels(name, target, x.shape, 1, get_array_module(x.data))
     return _NLL(labels, reduction)(x)
 
 

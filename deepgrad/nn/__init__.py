@@ -9,6 +9,7 @@ from . import (
 from .activation import (
     ELU,
     GELU,
+    Hardtanh,
     Identity,
     LeakyReLU,
     LogSoftmax,
@@ -42,8 +43,8 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d
 __all__ = [
     "Module", "Parameter", "StateDictError", "Sequential", "ModuleList", "init", "functional",
     "Linear", "Dense", "Flatten", "Dropout",
-    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "ELU", "GELU",
-    "SiLU", "Softplus", "get_activation",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Hardtanh", "Identity", "Softmax", "LogSoftmax",
+    "ELU", "GELU", "SiLU", "Softplus", "get_activation",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",

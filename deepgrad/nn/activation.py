@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..autograd.ops.activations import elu, gelu, silu, softplus
+from ..autograd.ops.activations import elu, gelu, hardtanh, silu, softplus
 from ..autograd.ops.math import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from ..autograd.tensor import Tensor
 from .module import Module
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "ELU",
-    "GELU", "SiLU", "Softplus", "get_activation", "ACTIVATIONS",
+    "GELU", "SiLU", "Softplus", "Hardtanh", "get_activation", "ACTIVATIONS",
 ]
 
 
@@ -192,11 +192,31 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val].
+
+    Shape:
+        input (*) -> output (*), same shape.
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        if not min_val < max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must be < max_val ({max_val})")
+        self.min_val, self.max_val = float(min_val), float(max_val)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
 ACTIVATIONS: dict[str, type[Module]] = {
     "linear": Identity, "identity": Identity, "none": Identity,
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,
     "softmax": Softmax, "log_softmax": LogSoftmax, "elu": ELU, "gelu": GELU,
-    "silu": SiLU, "swish": SiLU, "softplus": Softplus,
+    "silu": SiLU, "swish": SiLU, "softplus": Softplus, "hardtanh": Hardtanh,
 }
 
 

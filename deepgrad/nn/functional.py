@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd.ops.activations import elu, gelu, silu, softplus
+from ..autograd.ops.activations import elu, gelu, hardtanh, silu, softplus
 from ..autograd.ops.conv import conv2d
 from ..autograd.ops.dropout import dropout
 from ..autograd.ops.linear import linear
@@ -24,8 +24,8 @@ from ..losses import (
 __all__ = [
     "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d",
     "batch_norm", "layer_norm", "dropout",
-    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "gelu", "silu",
-    "softplus",
+    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "gelu", "hardtanh",
+    "silu", "softplus",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
     "mse_loss", "l1_loss", "huber_loss", "L1", "L2",
 ]

@@ -9,8 +9,9 @@ import pytest
 
 import deepgrad as dg
 from deepgrad import nn
-from deepgrad.autograd.ops.activations import erf
+from deepgrad.autograd.ops.activations import erf, hardtanh
 from deepgrad.nn import functional as F
+from deepgrad.nn.activation import Hardtanh
 from deepgrad.testing import check_op
 
 _erf = np.vectorize(math.erf)
@@ -40,6 +41,7 @@ REFS = {
     "softplus": (nn.Softplus(), lambda x: np.log1p(np.exp(x))),
     "softplus_beta": (nn.Softplus(beta=2.0, threshold=3.0),
                       lambda x: np.where(2 * x > 3, x, np.log1p(np.exp(2 * x)) / 2)),
+    "hardtanh": (Hardtanh(-0.5, 1.5), lambda x: np.clip(x, -0.5, 1.5)),
 }
 
 
@@ -115,3 +117,15 @@ def test_get_activation():
     assert nn.get_activation(fn) is fn
     with pytest.raises(ValueError, match="valid names: .*relu"):
         nn.get_activation("relux")
+
+
+def test_hardtanh():
+    x = dg.tensor(np.array([-2.0, -1.0, 0.3, 1.0, 2.0]), requires_grad=True)
+    y = hardtanh(x)
+    np.testing.assert_array_equal(y.data, [-1.0, -1.0, 0.3, 1.0, 1.0])
+    y.backward(np.full(5, 2.0))
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 2.0, 0.0, 0.0])  # torch's: 0 at the ends
+    assert repr(Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)"
+    assert isinstance(nn.get_activation("hardtanh"), Hardtanh)
+    with pytest.raises(ValueError, match="min_val"):
+        Hardtanh(1.0, 1.0)

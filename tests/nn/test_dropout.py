@@ -88,3 +88,30 @@ def test_repr_and_no_grad():
     with dg.no_grad():
         y = nn.Dropout(0.2, rng=0)(_x())
     assert y.grad_fn is None and not y.requires_grad
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_mask_keeps_one_minus_p(p):
+    y = F.dropout(dg.tensor(np.ones((200, 500))), p, training=True, rng=4).data
+    kept = y != 0
+    assert abs(kept.mean() - (1 - p)) < 0.01
+    np.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-15)
+
+
+def test_other_dtypes_keep_their_dtype():
+    for dt in (np.float16, np.float32):
+        y = F.dropout(dg.tensor(np.ones((4, 5), dt)), 0.5, rng=0)
+        assert y.dtype == dt and set(np.unique(y.data)) <= {0.0, 2.0}
+
+
+def test_on_each_device(device):
+    # masks drawn on the array's device; a seeded run repeats exactly there too
+    x = dg.tensor(np.ones((100, 100), np.float32)).to(device).requires_grad_()
+    y = F.dropout(x, 0.3, rng=5)
+    assert y.dtype == np.float32 and type(y.data) is type(x.data)
+    np.testing.assert_array_equal(dg.backend.to_numpy(F.dropout(x, 0.3, rng=5).data),
+                                  dg.backend.to_numpy(y.data))
+    y.backward(dg.backend.get_array_module(x.data).ones_like(y.data))
+    g, out = dg.backend.to_numpy(x.grad), dg.backend.to_numpy(y.data)
+    np.testing.assert_array_equal(g, out)  # x is ones: the gradient is the mask itself
+    assert abs((out != 0).mean() - 0.7) < 0.03

@@ -104,6 +104,12 @@ def test_loss_modules_match_functions():
     for a, b in pairs:
         np.testing.assert_array_equal(a.data, b.data)
     assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss(reduction='mean')"
+    x4 = _t(RNG.normal(size=(2, 3, 2, 2)))
+    y4 = RNG.integers(0, 3, size=(2, 2, 2))
+    np.testing.assert_array_equal(nn.CrossEntropyLoss(axis=1)(x4, y4).data,
+                                  L.cross_entropy(x4, y4, axis=1).data)
+    assert repr(nn.CrossEntropyLoss(label_smoothing=0.1, axis=1)) == \
+        "CrossEntropyLoss(reduction='mean', label_smoothing=0.1, axis=1)"
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="avg")
 
@@ -162,7 +168,15 @@ def test_target_validation_messages():
     with pytest.raises(ValueError, match=r"target shape \(5, 3\) does not match .*\(5, 4\)"):
         L.cross_entropy(z, np.zeros((5, 3)))
     with pytest.raises(ValueError, match=r"expected input of shape \(N, C\)"):
-        L.cross_entropy(_t(np.zeros(4)), np.array([1]))
+        L.nll_loss(_t(np.zeros(4)), np.array([1]))
+    with pytest.raises(ValueError, match=r"class axis 2 is out of range .* 2 dimensions"):
+        L.cross_entropy(z, LABELS, axis=2)
+    with pytest.raises(ValueError, match=r"label 7 at index \(1, 0\) is outside \[0, 3\)"):
+        L.cross_entropy(_t(np.zeros((2, 3, 2))), np.array([[0, 1], [7, 2]]), axis=1)
+    with pytest.raises(ValueError, match=r"expected shape \(2, 2\) \(or \(2, 3, 2\)"):
+        L.cross_entropy(_t(np.zeros((2, 3, 2))), np.array([0, 1]), axis=1)
+    with pytest.raises(ValueError, match=r"pos_weight of shape \(2,\) does not broadcast"):
+        L.binary_cross_entropy_with_logits(_t(X), Y01, pos_weight=np.ones(2))
     with pytest.raises(ValueError, match=r"target values must be in \[0, 1\], got 2.0"):
         L.binary_cross_entropy_with_logits(_t(X), Y01 * 2)
     with pytest.raises(ValueError, match=r"input probabilities must be in \[0, 1\], got -0.5"):
@@ -183,3 +197,72 @@ def test_mean_is_the_course_cost():
     p = _t(P01)
     j = L.binary_cross_entropy(p, Y01)
     assert float(j) == pytest.approx(float(L.binary_cross_entropy(p, Y01, "sum")) / Y01.size)
+
+
+PW = np.array([0.5, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_pos_weight(reduction):
+    def ref(x, t):  # -[pw t log σ(x) + (1 - t) log(1 - σ(x))]
+        s = 1 / (1 + np.exp(-x))
+        return -(PW * t * np.log(s) + (1 - t) * np.log(1 - s))
+
+    fn = L.binary_cross_entropy_with_logits
+    out = fn(_t(X), Y01, reduction, pos_weight=PW)
+    np.testing.assert_allclose(out.data, _red(ref(X, Y01), reduction), rtol=1e-12)
+    soft = RNG.uniform(0.1, 0.9, size=X.shape)
+    gradcheck(lambda a, b, w: fn(a, b, reduction, pos_weight=w), _t(X), _t(soft), _t(PW))
+    # pos_weight of ones is the plain loss
+    np.testing.assert_allclose(fn(_t(X), Y01, reduction, pos_weight=np.ones(3)).data,
+                               fn(_t(X), Y01, reduction).data, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pos_weight_stable_and_dtype(dtype):
+    x = dg.tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]], dtype), requires_grad=True)
+    w = dg.tensor(np.array([2.0, 0.5, 1.0]), requires_grad=dtype == np.float64)
+    loss = L.binary_cross_entropy_with_logits(x, np.array([[1, 0, 1], [1, 1, 0]], dtype),
+                                              pos_weight=w)
+    loss.backward()
+    assert loss.dtype == dtype and x.grad.dtype == dtype
+    assert np.isfinite(loss.data) and np.isfinite(x.grad).all()
+    # x = -1e4 with t = 1 costs pw * 1e4 (/ 6 elements)
+    assert float(loss) == pytest.approx((2 * 1e4 + np.log(2) + 5 + np.log1p(np.exp(-5)))
+                                        / 6, rel=1e-5)
+    m = nn.BCEWithLogitsLoss(pos_weight=[2.0, 0.5, 1.0])
+    assert list(m.state_dict()) == ["pos_weight"]
+    np.testing.assert_allclose(m(x, np.ones((2, 3), dtype)).data,
+                               L.binary_cross_entropy_with_logits(x, np.ones((2, 3), dtype),
+                                                                  pos_weight=w).data,
+                               rtol=1e-6)
+
+
+def test_cross_entropy_integer_tensor_labels():
+    z = _t(LOGITS)
+    ref = L.cross_entropy(z, LABELS).data
+    labels = dg.tensor(LABELS)
+    assert labels.dtype.kind == "i"
+    np.testing.assert_array_equal(L.cross_entropy(z, labels).data, ref)
+    np.testing.assert_array_equal(L.nll_loss(z, labels, "none").data,
+                                  L.nll_loss(z, LABELS, "none").data)
+
+
+@pytest.mark.parametrize("ls", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_class_axis(reduction, ls):
+    # torch's (N, C, d) layout with axis=1 is the (N*d, C) problem with classes last
+    x = RNG.normal(size=(2, 3, 4))
+    y = RNG.integers(0, 3, size=(2, 4))
+    q = RNG.dirichlet(np.ones(3), size=(2, 4)).transpose(0, 2, 1)  # (2, 3, 4), sums on 1
+    flat_x = x.transpose(0, 2, 1).reshape(-1, 3)
+    for t, flat_t in [(y, y.reshape(-1)), (q, q.transpose(0, 2, 1).reshape(-1, 3))]:
+        out = L.cross_entropy(_t(x), t, ls, reduction, axis=1)
+        ref = L.cross_entropy(_t(flat_x), flat_t, ls, reduction).data
+        np.testing.assert_allclose(out.data, ref.reshape(2, 4) if reduction == "none" else ref,
+                                   rtol=1e-13)
+        gradcheck(lambda a, t=t: L.cross_entropy(a, t, ls, reduction, axis=1), _t(x))
+    # one unbatched example: input (C,), label ()
+    one = L.cross_entropy(_t(LOGITS[1]), np.array(LABELS[1]), reduction=reduction)
+    assert one.shape == ()
+    np.testing.assert_allclose(one.data, -_logsm(LOGITS)[1, LABELS[1]], rtol=1e-13)

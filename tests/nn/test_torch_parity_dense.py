@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 import deepgrad as dg  # noqa: E402
 from deepgrad import losses as L  # noqa: E402
 from deepgrad import nn  # noqa: E402
+from deepgrad.nn.activation import Hardtanh  # noqa: E402
 
 TF = torch.nn.functional
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
@@ -81,6 +82,7 @@ ACTS = [
     (nn.SiLU(), torch.nn.SiLU()),
     (nn.Softplus(), torch.nn.Softplus()),
     (nn.Softplus(beta=2.0, threshold=5.0), torch.nn.Softplus(beta=2.0, threshold=5.0)),
+    (Hardtanh(-2.0, 3.0), torch.nn.Hardtanh(-2.0, 3.0)),
 ]
 
 
@@ -165,3 +167,38 @@ def test_losses_on_huge_logits(dtype):
     _check(lambda a: L.binary_cross_entropy_with_logits(a, y),
            lambda a: TF.binary_cross_entropy_with_logits(a, torch.tensor(y.astype(dtype))),
            [big], dtype)
+
+
+PW = np.array([0.5, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bce_with_logits_pos_weight(dtype, reduction):
+    # gradients of the logits and the targets (torch has none for pos_weight)
+    _check(lambda a, b, w: L.binary_cross_entropy_with_logits(a, b, reduction, pos_weight=w),
+           lambda a, b, w: TF.binary_cross_entropy_with_logits(a, b, reduction=reduction,
+                                                               pos_weight=w),
+           [X, Y01, PW], dtype, grad_of=[0, 1])
+    big = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]])
+    _check(lambda a: nn.BCEWithLogitsLoss(reduction, pos_weight=PW)(a, Y01[:2]),
+           lambda a: torch.nn.BCEWithLogitsLoss(
+               reduction=reduction, pos_weight=torch.tensor(PW.astype(dtype)))(
+                   a, torch.tensor(Y01[:2].astype(dtype))),
+           [big], dtype)
+
+
+@pytest.mark.parametrize("ls", [0.0, 0.15])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_spatial(dtype, reduction, ls):
+    # torch's (N, C, d1, d2) layout is axis=1 here; labels (N, d1, d2) or probabilities
+    x = R.normal(size=(2, 4, 3, 2)) * 3
+    y = R.integers(0, 4, size=(2, 3, 2))
+    q = np.moveaxis(R.dirichlet(np.ones(4), size=(2, 3, 2)), -1, 1)
+    _check(lambda a: L.cross_entropy(a, y, ls, reduction, axis=1),
+           lambda a: TF.cross_entropy(a, torch.tensor(y), reduction=reduction,
+                                      label_smoothing=ls), [x], dtype)
+    _check(lambda a, b: L.cross_entropy(a, b, ls, reduction, axis=1),
+           lambda a, b: TF.cross_entropy(a, b, reduction=reduction, label_smoothing=ls),
+           [x, q], dtype)

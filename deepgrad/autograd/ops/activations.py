@@ -1,4 +1,4 @@
-"""Fused activation functions: ELU, GELU (exact and tanh form), SiLU, Softplus.
+"""Fused activation functions: ELU, GELU (exact and tanh form), SiLU, Softplus, Hardtanh.
 
 Each is one op with a hand-written backward, finite (with finite gradients) for inputs of
 ±1e4. GELU's exact form needs erf, which NumPy lacks: ``_erfc`` implements W. J. Cody's
@@ -16,7 +16,7 @@ from ..function import Function
 from ..tensor import Tensor
 from .math import _sigmoid
 
-__all__ = ["elu", "gelu", "silu", "softplus", "erf"]
+__all__ = ["elu", "gelu", "silu", "softplus", "hardtanh", "erf"]
 
 # Cody's coefficients: erf on |x| <= 0.46875, erfc on (0.46875, 4], erfc on (4, inf).
 _A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -220,6 +220,21 @@ class Softplus(Function):
         return xp.where(self.lin, gy, gy * _sigmoid(xp, self.bx))
 
 
+class Hardtanh(Function):
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        if self.requires_grad:
+            self.inside = (x > self.lo) & (x < self.hi)
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy: Any) -> Any:
+        # d hardtanh = 1 strictly inside (min_val, max_val), 0 elsewhere (as torch)
+        return gy * self.inside
+
+
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit: x for x > 0, alpha (e^x - 1) otherwise.
 
@@ -232,6 +247,9 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
 def gelu(x: Any, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit x Φ(x) (``approximate="none"``, exact, erf-based) or
     its tanh approximation 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))) (``"tanh"``).
+
+    Both forms compute in the input's dtype: a float32 input makes no float64 temporaries
+    (Cody's erfc in float32 is accurate to float32 rounding; float64 matches torch to 1e-10).
 
     Shape:
         x: any; output: same as x.
@@ -259,3 +277,14 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     if beta <= 0:
         raise ValueError(f"softplus: beta must be > 0, got {beta}")
     return Softplus(beta, threshold)(x)
+
+
+def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val].
+
+    Shape:
+        x: any; output: same as x.
+    """
+    if not min_val < max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must be < max_val ({max_val})")
+    return Hardtanh(float(min_val), float(max_val))(x)

@@ -14,6 +14,23 @@ from ..tensor import Tensor
 __all__ = ["dropout"]
 
 
+def _uniform(xp: Any, rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Any:
+    """Uniform [0, 1) samples of ``dtype`` (float32 or float64) on ``xp``'s device.
+
+    On NumPy they come from ``rng`` itself. On CuPy they are drawn on the device by a cuRAND
+    generator seeded from ``rng``: no host-to-device copy, and a seeded run still repeats
+    exactly (the masks differ from the CPU ones for the same seed).
+    """
+    if xp is np:
+        return rng.random(shape, dtype=dtype)
+    seed = int(rng.integers(2**63))
+    curand = getattr(xp.cuda, "curand", None)
+    philox = getattr(curand, "CURAND_RNG_PSEUDO_PHILOX4_32_10", None)  # cheap to set up
+    gen = xp.random.RandomState(seed) if philox is None else \
+        xp.random.RandomState(seed, method=philox)
+    return gen.random_sample(shape, dtype=dtype)
+
+
 class Dropout(Function):
     def __init__(self, p: float, rng: np.random.Generator) -> None:
         self.p = p
@@ -21,24 +38,29 @@ class Dropout(Function):
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
-        dt = x.dtype if x.dtype.kind == "f" else np.float64
+        dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
         if self.p >= 1.0:
             mask = xp.zeros(x.shape, dtype=dt)
         else:
-            keep = self.rng.random(x.shape, dtype=np.dtype(dt)) >= self.p
-            mask = xp.asarray(keep.astype(dt) * dt.type(1.0 / (1.0 - self.p)))
+            draw = dt if dt in (np.float32, np.float64) else np.dtype(np.float32)
+            keep = _uniform(xp, self.rng, x.shape, draw) >= self.p
+            mask = keep.astype(dt)
+            mask *= dt.type(1.0 / (1.0 - self.p))
         if self.requires_grad:
             self.mask = mask
         return x * mask
 
     def backward(self, gy: Any) -> Any:
-        # d (x * mask / (1 - p)) = mask / (1 - p)
+        # d (x * keep / (1 - p)) = keep / (1 - p), the mask of the forward pass
         return gy * self.mask
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Tensor:
     """Inverted dropout: zero each element with probability ``p`` and scale the rest by
     1 / (1 - p), so the expected value is unchanged; the identity when not ``training``.
+
+    The mask is made in ``x``'s dtype (float64 for a non-float input); on CuPy it is drawn
+    on the device (see ``_uniform``).
 
     Args:
         x: input tensor.
