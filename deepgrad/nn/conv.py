@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from .._random import as_generator
 from ..autograd.ops.conv import _pair, conv2d
 from ..autograd.tensor import Tensor
 from ..backend import get_default_dtype
@@ -87,17 +85,7 @@ class Conv2d(Module):
 
     def reset_parameters(self, rng: Any = None) -> None:
         """Initialize the weight (and bias) from ``rng`` (a Generator, a seed or None)."""
-        gen = as_generator(rng)
-        if self.init is None:
-            _init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=gen)
-            if self.bias is not None:
-                fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-                bound = 1.0 / math.sqrt(fan_in)
-                _init.uniform_(self.bias, -bound, bound, rng=gen)
-        else:
-            _init.get_initializer(self.init)(self.weight, rng=gen)
-            if self.bias is not None:
-                _init.zeros_(self.bias)
+        _init.reset_layer_(self.weight, self.bias, self.init, rng)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:

@@ -20,7 +20,7 @@ from ..backend import get_array_module
 __all__ = [
     "calculate_gain", "zeros_", "ones_", "constant_", "uniform_", "normal_", "small_random_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-    "lecun_uniform_", "lecun_normal_", "get_initializer", "INITIALIZERS",
+    "lecun_uniform_", "lecun_normal_", "get_initializer", "INITIALIZERS", "reset_layer_",
 ]
 
 
@@ -137,6 +137,26 @@ def lecun_uniform_(tensor: Tensor, rng: Any = None) -> Tensor:
     """U(±√(3 / fan_in))."""
     bound = math.sqrt(3.0 / _fan(tensor, "fan_in"))
     return uniform_(tensor, -bound, bound, rng)
+
+
+def reset_layer_(weight: Tensor, bias: Tensor | None, init: Any = None,
+                 rng: Any = None) -> None:
+    """Initialize a dense or convolution layer's weight and bias.
+
+    ``init=None`` is PyTorch's default for Linear and Conv2d: weight
+    ``kaiming_uniform_(a=√5)`` (U(±1/√fan_in)) and bias U(±1/√fan_in). Otherwise ``init``
+    (a name or callable, see :func:`get_initializer`) fills the weight and the bias is 0.
+    """
+    gen = as_generator(rng)
+    if init is None:
+        kaiming_uniform_(weight, a=math.sqrt(5), rng=gen)
+        if bias is not None:
+            bound = 1.0 / math.sqrt(_fan_in_and_fan_out(weight)[0])
+            uniform_(bias, -bound, bound, rng=gen)
+    else:
+        get_initializer(init)(weight, rng=gen)
+        if bias is not None:
+            zeros_(bias)
 
 
 def _he_normal_relu(t: Tensor, rng: Any = None) -> Tensor:

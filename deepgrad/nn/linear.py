@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -63,16 +62,7 @@ class Linear(Module):
 
     def reset_parameters(self, rng: Any = None) -> None:
         """(Re)initialize weight and bias from ``rng`` (see ``init``)."""
-        gen = as_generator(rng)
-        if self.init is None:
-            _init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=gen)
-            if self.bias is not None:
-                bound = 1 / math.sqrt(self.in_features)
-                _init.uniform_(self.bias, -bound, bound, rng=gen)
-        else:
-            _init.get_initializer(self.init)(self.weight, rng=gen)
-            if self.bias is not None:
-                _init.zeros_(self.bias)
+        _init.reset_layer_(self.weight, self.bias, self.init, rng)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_features(self, x, self.in_features)
