@@ -77,6 +77,9 @@ def _atomic_write(path: str, payload: dict[str, bytes]) -> None:
                     z.writestr(name, data)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -344,6 +344,8 @@ class Module:
             self.train(was)
         rows = [("Layer (type)", "Output shape", "Param #")]
         for _, m, shape in records:
+            if id(m) not in names:  # a helper module called inside a layer (Dense's activation)
+                continue
             n = sum(p.size for p in m.parameters())
             name = names.get(id(m), "") or type(m).__name__
             rows.append((f"{name} ({type(m).__name__})", str((None, *shape[1:])), f"{n:,}"))

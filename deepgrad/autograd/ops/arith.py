@@ -39,7 +39,8 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
+        if self.requires_grad:
+            self.a, self.b = a, b
         return a * b
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
@@ -54,7 +55,8 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
+        if self.requires_grad:
+            self.a, self.b = a, b
         return a / b
 
     def backward(self, gy: Any) -> tuple[Any, Any]:

@@ -19,8 +19,10 @@ __all__ = [
 
 class Exp(Function):
     def forward(self, x: Any) -> Any:
-        self.y = get_array_module(x).exp(x)
-        return self.y
+        y = get_array_module(x).exp(x)
+        if self.requires_grad:
+            self.y = y
+        return y
 
     def backward(self, gy: Any) -> Any:
         return gy * self.y  # d exp = exp
@@ -142,8 +144,10 @@ class Where(Function):
 
 class Tanh(Function):
     def forward(self, x: Any) -> Any:
-        self.y = get_array_module(x).tanh(x)
-        return self.y
+        y = get_array_module(x).tanh(x)
+        if self.requires_grad:
+            self.y = y
+        return y
 
     def backward(self, gy: Any) -> Any:
         y = self.y
@@ -159,8 +163,10 @@ def _sigmoid(xp: Any, x: Any) -> Any:
 
 class Sigmoid(Function):
     def forward(self, x: Any) -> Any:
-        self.y = _sigmoid(get_array_module(x), x)
-        return self.y
+        y = _sigmoid(get_array_module(x), x)
+        if self.requires_grad:
+            self.y = y
+        return y
 
     def backward(self, gy: Any) -> Any:
         y = self.y
@@ -169,7 +175,8 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, x: Any) -> Any:
-        self.mask = x > 0
+        if self.requires_grad:
+            self.mask = x > 0
         return get_array_module(x).maximum(x, 0)
 
     def backward(self, gy: Any) -> Any:
@@ -197,7 +204,8 @@ class Softmax(Function):
         xp = get_array_module(x)
         y = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         y /= y.sum(axis=self.axis, keepdims=True)
-        self.y = y
+        if self.requires_grad:
+            self.y = y
         return y
 
     def backward(self, gy: Any) -> Any:
@@ -214,7 +222,8 @@ class LogSoftmax(Function):
         xp = get_array_module(x)
         z = x - x.max(axis=self.axis, keepdims=True)
         y = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
-        self.y = y
+        if self.requires_grad:
+            self.y = y
         return y
 
     def backward(self, gy: Any) -> Any:

@@ -1,0 +1,149 @@
+"""``python -m bench``: deepgrad against PyTorch and scikit-learn on MNIST (see README.md).
+
+Runs every measurement in its own process, alternating the implementations (A B A B ...),
+records the CPU other processes used during each timed region, repeats runs that were
+mostly disturbed, and prints a markdown table (and writes the raw data as JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .report import summarize, table
+from .runner import OPENBLAS_PINS, run_with_retries, worker_env
+from .workloads import data_dir
+
+KINDS = ("mlp", "cnn", "gemm")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 6,000 training images, 1 epoch, 1 repetition")
+    p.add_argument("--reps", type=int, default=None, help="repetitions (default 3; quick 1)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                   help="threads for every implementation (default: all cores)")
+    p.add_argument("--only", default=",".join(KINDS),
+                   help="comma-separated subset of mlp,cnn,gemm")
+    p.add_argument("--out", default=None, help="JSON file for the raw results")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--retries", type=int, default=None,
+                   help="extra attempts for a run whose epochs were mostly disturbed "
+                        "(default 2; quick 0)")
+    p.add_argument("--max-wait", type=float, default=None,
+                   help="seconds to wait for a quiet machine before each run (default 20; "
+                        "quick 2)")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds after which disturbed runs are no longer repeated nor "
+                        "waited for (default 1200; quick 90)")
+    p.add_argument("--keep-openblas-env", action="store_true",
+                   help=f"do not unset {' and '.join(OPENBLAS_PINS)} in the workers")
+    return p.parse_args(argv)
+
+
+def _plan(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One repetition's worker specs, in the order they run."""
+    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise SystemExit(f"--only: unknown workload(s) {bad}; choose from {list(KINDS)}")
+    quick = args.quick
+    common = {"task": "train", "threads": args.threads, "device": args.device,
+              "n_train": 6000 if quick else None, "n_test": 2000 if quick else None,
+              "infer_reps": 2 if quick else 5}
+    cpu = args.device == "cpu"
+    specs: list[dict[str, Any]] = []
+    if "gemm" in kinds and cpu:
+        specs.append({"task": "gemm", "threads": args.threads,
+                      "gemm_steps": 50 if quick else 200})
+    if "mlp" in kinds:
+        e = 1 if quick else 5
+        specs += [{**common, "kind": "mlp", "impl": "deepgrad", "epochs": e},
+                  {**common, "kind": "mlp", "impl": "torch", "epochs": e}]
+        if cpu:
+            specs += [{**common, "kind": "mlp", "impl": "sklearn", "epochs": 1 if quick else 2},
+                      {**common, "kind": "mlp", "impl": "deepgrad-fit",
+                       "epochs": 1 if quick else 2}]
+    if "cnn" in kinds:
+        e = 1 if quick else 3
+        specs += [{**common, "kind": "cnn", "impl": "deepgrad", "epochs": e},
+                  {**common, "kind": "cnn", "impl": "torch", "epochs": e}]
+    return specs
+
+
+def _check_cuda() -> str | None:
+    """None when CuPy and torch.cuda both work, else the reason."""
+    try:
+        import cupy
+
+        cupy.zeros(1).sum()
+    except Exception as e:  # noqa: BLE001 - any failure means no usable GPU
+        return f"CuPy is not usable ({type(e).__name__}: {e})"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "torch.cuda.is_available() is False"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.device == "cuda":
+        why = _check_cuda()
+        if why:
+            print(f"--device cuda: no GPU run possible here: {why}. "
+                  f"Run without --device (CPU) instead.", file=sys.stderr)
+            return 2
+    reps = args.reps or (1 if args.quick else 3)
+    max_wait = args.max_wait if args.max_wait is not None else (2.0 if args.quick else 20.0)
+    retries = args.retries if args.retries is not None else (0 if args.quick else 2)
+    budget = args.budget if args.budget is not None else (90.0 if args.quick else 1200.0)
+    env = worker_env(args.threads, args.keep_openblas_env)
+    pins = {k: os.environ[k] for k in OPENBLAS_PINS if k in os.environ}
+    specs = _plan(args)
+    folder = data_dir()
+    header = [
+        f"deepgrad bench, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
+        f"{os.cpu_count()} cores, {args.threads} thread(s) for every implementation "
+        f"(OMP/OPENBLAS/MKL_NUM_THREADS, threadpoolctl, torch.set_num_threads), "
+        f"device {args.device}, {reps} repetition(s){', QUICK' if args.quick else ''}.",
+        f"Data: {'MNIST from ' + str(folder) if folder else 'RANDOM data of MNIST shape'}"
+        f"{' (6,000 train / 2,000 test images)' if args.quick else ''}.",
+        "OpenBLAS pins " + (f"{pins} unset in the workers" if pins and not
+                            args.keep_openblas_env else f"{pins or 'none set'}") + ".",
+    ]
+    for line in header:
+        print(line, flush=True)
+    results = []
+    t0 = time.perf_counter()
+    for rep in range(reps):
+        print(f"repetition {rep + 1}/{reps}", flush=True)
+        for spec in specs:
+            spec = {**spec, "seed": rep}
+            late = time.perf_counter() - t0 > budget
+            results.append(run_with_retries(spec, env, 0 if late else retries,
+                                            lambda m: print(m, flush=True),
+                                            0.0 if late else max_wait))
+    s = summarize(results)
+    kernels = {b["architecture"] for r in results for b in r.get("blas", [])}
+    header.append(f"BLAS kernel in the workers (threadpoolctl): {', '.join(sorted(kernels))}; "
+                  f"suite wall time {time.perf_counter() - t0:.0f} s.")
+    text = table(s, header)
+    print()
+    print(text)
+    out = Path(args.out) if args.out else Path(__file__).parent / "results.json"
+    out.write_text(json.dumps({"args": vars(args), "header": header, "summary": s,
+                               "results": results}, indent=1, default=str))
+    print(f"\nraw results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

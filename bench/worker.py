@@ -1,0 +1,142 @@
+"""One measurement in its own process: ``python -m bench.worker '<json spec>'``.
+
+Prints one line ``RESULT <json>``. A process per training run gives each its own
+resident-set high-water mark (``VmHWM``) and a clean start for every implementation.
+
+Spec keys: task ("train" or "gemm"), kind ("mlp"/"cnn"), impl ("deepgrad",
+"deepgrad-fit", "torch", "sklearn"), epochs, threads, n_train, n_test, infer_reps,
+seed, device ("cpu"/"cuda").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from .monitor import CpuWatch
+
+
+def _proc_status(key: str) -> float | None:
+    """A ``/proc/self/status`` memory entry in MiB (VmRSS, VmHWM), or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    if key == "VmHWM":
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return None
+
+
+def _limit_threads(n: int, impl: str) -> dict[str, Any]:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(n)
+    info: dict[str, Any] = {"blas": [
+        {k: d.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
+        for d in threadpool_info()
+    ]}
+    if impl == "torch":
+        import torch
+
+        torch.set_num_threads(n)
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def run_train(spec: dict[str, Any]) -> dict[str, Any]:
+    from .workloads import RUNNERS, load_data
+
+    impl, kind = spec["impl"], spec["kind"]
+    info = _limit_threads(spec["threads"], impl)
+    data, source = load_data(spec.get("n_train"), spec.get("n_test"))
+    base = impl.split("-")[0]
+    kw: dict[str, Any] = {"seed": spec.get("seed", 0)}
+    if impl == "deepgrad-fit":
+        kw["api"] = "fit"
+    if spec.get("device", "cpu") != "cpu" and base in ("deepgrad", "torch"):
+        kw["device"] = spec["device"]
+    runner = RUNNERS[base](kind, data, **kw)
+    rss_before = _proc_status("VmRSS")
+    epochs = []
+    for _ in range(spec["epochs"]):
+        with CpuWatch() as w:
+            loss = runner.epoch()
+        epochs.append({**w.sample.as_dict(), "loss": loss})
+    hwm = _proc_status("VmHWM")
+    pred = runner.predict(data["Xte"])  # warm-up
+    k = spec.get("infer_reps", 3)
+    with CpuWatch() as w:  # one region of k passes: long enough for /proc/stat's 10 ms ticks
+        for _ in range(k):
+            pred = runner.predict(data["Xte"])
+    infer = [{**w.sample.as_dict(), "wall": w.sample.wall / k, "passes": k}]
+    acc = float(np.mean(pred == data["yte"]))
+    return {"epochs": epochs, "infer": infer, "accuracy": acc, "source": source,
+            "rss_before_mib": rss_before, "peak_rss_mib": hwm,
+            "n_train": len(data["Xtr"]), "n_test": len(data["Xte"]), **info}
+
+
+def run_gemm(spec: dict[str, Any]) -> dict[str, Any]:
+    """float32 GEMM throughput: large square products, and the MLP step's own products."""
+    info = _limit_threads(spec["threads"], "numpy")
+    rng = np.random.default_rng(0)
+    out: dict[str, Any] = dict(info)
+    n = spec.get("gemm_n", 2048)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty_like(a)
+    np.matmul(a, b, out=c)
+    best = []
+    for _ in range(spec.get("gemm_reps", 7)):
+        with CpuWatch() as w:
+            np.matmul(a, b, out=c)
+        best.append({**w.sample.as_dict(), "gflops": 2 * n**3 / w.sample.wall / 1e9})
+    out["square"] = {"n": n, "runs": best}
+    # the products of one MLP training step (batch 128), forward and backward
+    dims = [784, 256, 128, 10]
+    bs = 128
+    pairs = zip(dims[:-1], dims[1:], strict=True)
+    W = [rng.standard_normal((o, i), dtype=np.float32) for i, o in pairs]
+    xs = [rng.standard_normal((bs, d), dtype=np.float32) for d in dims]
+    flops = 0
+    prods = []
+    for li, w_ in enumerate(W):
+        o, i = w_.shape
+        prods.append((xs[li], w_.T))          # forward  (bs, i) @ (i, o)
+        prods.append((xs[li + 1].T, xs[li]))  # gW       (o, bs) @ (bs, i)
+        if li > 0:
+            prods.append((xs[li + 1], w_))    # gx       (bs, o) @ (o, i)
+        flops += 2 * bs * i * o * (3 if li > 0 else 2)
+    steps = spec.get("gemm_steps", 200)
+    runs = []
+    for _ in range(5):
+        with CpuWatch() as w:
+            for _ in range(steps):
+                for p, q in prods:
+                    p @ q
+        runs.append({**w.sample.as_dict(), "gflops": flops * steps / w.sample.wall / 1e9})
+    out["mlp_step"] = {"flops_per_step": flops, "runs": runs}
+    return out
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    t0 = time.perf_counter()
+    res = run_gemm(spec) if spec["task"] == "gemm" else run_train(spec)
+    res["spec"] = spec
+    res["process_wall"] = time.perf_counter() - t0
+    res["pid"] = os.getpid()
+    print("RESULT " + json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()

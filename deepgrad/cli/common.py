@@ -1,0 +1,93 @@
+"""Helpers shared by the commands: reading model files, preparing data for a model,
+turning labels into the model's class indices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io import load_checkpoint
+from ..nn.module import Module
+from .datasource import load_reference
+from .errors import CLIError
+from .preprocess import Preprocessor
+
+__all__ = ["load_model_file", "prepare_inputs", "labels_for_model", "output_units",
+           "infer_task", "param_dtype"]
+
+
+def load_model_file(path: str) -> tuple[Module, dict[str, Any]]:
+    """``(model, metadata)`` from a ``.dg`` file; CLIError for a missing or corrupt file."""
+    if not Path(path).exists():
+        raise CLIError(f"{path}: no such model file")
+    try:
+        ck = load_checkpoint(path)
+    except (ValueError, OSError, KeyError, TypeError) as e:
+        raise CLIError(str(e).splitlines()[0] if str(path) in str(e)
+                       else f"{path}: cannot read the model file ({e})") from e
+    meta = dict(ck["metadata"] or {})
+    compiled = ck["manifest"].get("compile") or {}
+    meta.setdefault("loss", compiled.get("loss"))
+    meta.setdefault("metrics", compiled.get("metrics") or [])
+    return ck["model"], meta
+
+
+def param_dtype(model: Module) -> np.dtype:
+    """The dtype of the model's parameters (float32 by default)."""
+    for p in model.parameters():
+        return np.dtype(p.dtype)
+    return np.dtype(np.float32)
+
+
+def output_units(model: Module, input_shape: tuple[int, ...]) -> int:
+    """Number of outputs per example, from a forward pass on one zero example."""
+    from .._config import no_grad
+    from ..autograd.tensor import Tensor
+
+    was = model.training
+    model.eval()
+    try:
+        with no_grad():
+            out = model(Tensor(np.zeros((1, *input_shape), dtype=param_dtype(model))))
+    finally:
+        model.train(was)
+    return int(np.prod(out.shape[1:]))
+
+
+def infer_task(y: np.ndarray, class_names: list[str] | None) -> str:
+    """"classification" for integer labels (or named classes), else "regression"."""
+    if class_names is not None or y.dtype.kind in "iub":
+        return "classification"
+    return "regression"
+
+
+def prepare_inputs(model: Module, meta: dict[str, Any], ref: str, data_dir: str | None
+                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """``(X for the model, labels or None, raw X)`` for a DATA reference."""
+    X_raw, y, file_classes = load_reference(ref, meta, data_dir)
+    prep = Preprocessor.from_config(meta["preprocessing"]) if meta.get("preprocessing") \
+        else Preprocessor()
+    try:
+        X = prep.transform(X_raw, param_dtype(model), name=ref)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    if y is not None:
+        y = labels_for_model(y, file_classes, meta.get("class_names"), ref)
+    return X, y, X_raw
+
+
+def labels_for_model(y: np.ndarray, file_classes: list[str] | None,
+                     model_classes: list[str] | None, ref: str) -> np.ndarray:
+    """Labels as the model's class indices (names in the file mapped by name)."""
+    if file_classes is None or model_classes is None or list(file_classes) == \
+            list(model_classes):
+        return y
+    index = {c: i for i, c in enumerate(model_classes)}
+    names = np.asarray(file_classes)[np.asarray(y, dtype=np.int64)]
+    unknown = sorted({str(n) for n in names if str(n) not in index})
+    if unknown:
+        raise CLIError(f"{ref}: labels {unknown} are not among the model's classes "
+                       f"{list(model_classes)}")
+    return np.array([index[str(n)] for n in names], dtype=np.int64)
