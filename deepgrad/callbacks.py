@@ -43,22 +43,30 @@ class Callback:
         self.params = {}
 
     def set_model(self, model: Any) -> None:
+        """Called by fit with the model being trained."""
         self.model = model
 
     def set_params(self, params: dict[str, Any]) -> None:
+        """Called by fit with the run's settings (epochs, steps, batch_size, ...)."""
         self.params = dict(params)
 
-    def on_train_begin(self, logs: dict[str, float] | None = None) -> None: ...
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Before the first epoch."""
 
-    def on_train_end(self, logs: dict[str, float] | None = None) -> None: ...
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """After the last epoch (also after early stopping)."""
 
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """At the start of epoch ``epoch`` (0-based)."""
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """After epoch ``epoch`` with its logs: loss, metrics, val_*, lr (may be edited)."""
 
-    def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        """Before training step ``batch`` of the current epoch."""
 
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        """After training step ``batch``, with its ``loss`` and ``size``."""
 
 
 class CallbackList(Callback):

@@ -95,18 +95,22 @@ class Tensor:
     # ----------------------------------------------------------------- properties
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
         return tuple(self.data.shape)
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's dtype."""
         return self.data.dtype
 
     @property
     def ndim(self) -> int:
+        """Number of dimensions."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """Number of elements."""
         return int(self.data.size)
 
     @property
@@ -157,6 +161,7 @@ class Tensor:
         return self.data.reshape(()).item()
 
     def tolist(self) -> Any:
+        """The data as nested Python lists."""
         return to_numpy(self.data).tolist()
 
     def __float__(self) -> float:
@@ -212,9 +217,11 @@ class Tensor:
         return moved
 
     def cpu(self) -> Tensor:
+        """Same as ``to("cpu")``."""
         return self.to("cpu")
 
     def cuda(self) -> Tensor:
+        """Same as ``to("cuda")``."""
         return self.to("cuda")
 
     def astype(self, dtype: Any) -> Tensor:

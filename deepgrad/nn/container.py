@@ -73,10 +73,12 @@ class ModuleList(Module):
         return {"modules": list(self._modules.values())}
 
     def append(self, module: Module) -> ModuleList:
+        """Add a module at the end; returns self."""
         self.add_module(str(len(self._modules)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add several modules at the end; returns self."""
         for m in modules:
             self.append(m)
         return self

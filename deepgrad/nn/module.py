@@ -152,15 +152,18 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every descendant, pre-order."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for the direct sub-modules."""
         for k, m in self._modules.items():
             if m is not None:
                 yield k, m
 
     def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
         for _, m in self.named_children():
             yield m
 
@@ -180,6 +183,7 @@ class Module:
         yield from self._named("_parameters", prefix, recurse)  # type: ignore[misc]
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter, in ``named_parameters`` order (give these to an optimizer)."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
@@ -189,6 +193,7 @@ class Module:
         yield from self._named("_buffers", prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (non-trainable state such as running statistics)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -208,6 +213,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze every parameter; returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self

@@ -62,6 +62,7 @@ class LossSpec:
     fn: Callable[[Any, Any], Any]
 
     def describe(self) -> str:
+        """One line saying which loss and which form (fused on logits or not) is used."""
         if self.kind == "custom":
             return f"loss: {self.name} (user function, on the model's outputs)"
         if self.kind in ("regression",):

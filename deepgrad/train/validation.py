@@ -57,6 +57,7 @@ def check_finite(a: np.ndarray, name: str) -> None:
 
 
 def check_lengths(X: np.ndarray, y: np.ndarray, xname: str = "X", yname: str = "y") -> None:
+    """Raise if ``X`` and ``y`` hold different numbers of examples."""
     if len(X) != len(y):
         raise ValueError(
             f"{xname} and {yname} have different lengths: {xname} has {len(X)} samples "
