@@ -1,132 +1,20 @@
-"""Callbacks for ``fit``, with Keras's hook names: early stopping, checkpoints, learning-rate
-schedules, CSV logging, NaN detection and the progress display."""
+"""Callbacks that watch a logged quantity: early stopping, checkpoints, learning-rate
+schedules, and CSV logging."""
 
 from __future__ import annotations
 
 import csv
 import math
 import os
-import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import numpy as np
 
-__all__ = [
-    "Callback",
-    "CallbackList",
-    "History",
-    "EarlyStopping",
-    "ModelCheckpoint",
-    "LearningRateScheduler",
-    "ReduceLROnPlateau",
-    "CSVLogger",
-    "TerminateOnNaN",
-    "NonFiniteLossError",
-    "ProgressBar",
-]
+from .base import Callback
 
-
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
-
-
-class Callback:
-    """Base class: override any of the hooks. ``self.model`` and ``self.params`` are set
-    by ``fit`` (params: epochs, steps, batch_size, samples, verbose, metrics)."""
-
-    model: Any = None
-    params: dict[str, Any]
-
-    def __init__(self) -> None:
-        self.params = {}
-
-    def set_model(self, model: Any) -> None:
-        """Called by fit with the model being trained."""
-        self.model = model
-
-    def set_params(self, params: dict[str, Any]) -> None:
-        """Called by fit with the run's settings (epochs, steps, batch_size, ...)."""
-        self.params = dict(params)
-
-    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        """Before the first epoch."""
-
-    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        """After the last epoch (also after early stopping)."""
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        """At the start of epoch ``epoch`` (0-based)."""
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        """After epoch ``epoch`` with its logs: loss, metrics, val_*, lr (may be edited)."""
-
-    def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        """Before training step ``batch`` of the current epoch."""
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        """After training step ``batch``, with its ``loss`` and ``size``."""
-
-
-class CallbackList(Callback):
-    """Calls every hook on each callback in order."""
-
-    def __init__(self, callbacks: Iterable[Callback] = ()) -> None:
-        super().__init__()
-        self.callbacks = list(callbacks)
-        for cb in self.callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}")
-
-    def _each(self, name: str, *args: Any) -> None:
-        for cb in self.callbacks:
-            getattr(cb, name)(*args)
-
-    def set_model(self, model: Any) -> None:
-        self._each("set_model", model)
-
-    def set_params(self, params: dict[str, Any]) -> None:
-        self._each("set_params", params)
-
-    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        self._each("on_train_begin", logs)
-
-    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        self._each("on_train_end", logs)
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self._each("on_epoch_begin", epoch, logs)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self._each("on_epoch_end", epoch, logs)
-
-    def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        self._each("on_train_batch_begin", batch, logs)
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        self._each("on_train_batch_end", batch, logs)
-
-
-class History(Callback):
-    """Records epoch logs in ``history`` (Keras keys: loss, val_loss, accuracy,
-    val_accuracy, ..., lr) and every batch loss in ``batch_losses`` (the course's
-    cost per iteration)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-        self.batch_losses: list[float] = []
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        if logs and "loss" in logs:
-            self.batch_losses.append(float(logs["loss"]))
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self.epoch.append(epoch)
-        for k, v in (logs or {}).items():
-            self.history.setdefault(k, []).append(float(v))
+__all__ = ["EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
+           "CSVLogger"]
 
 
 def _mode_and_best(monitor: str, mode: str) -> tuple[Callable[[float, float], bool], float]:
@@ -247,7 +135,7 @@ class ModelCheckpoint(Callback):
         self.saved: list[str] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        from .io import save
+        from ..io import save
 
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
@@ -389,103 +277,3 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-class TerminateOnNaN(Callback):
-    """Stop with :class:`NonFiniteLossError` naming the epoch and batch when a batch loss
-    is NaN or infinite. ``fit`` adds it by default."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise NonFiniteLossError(
-                f"training diverged: the loss is {loss} at epoch {self._epoch + 1}, batch "
-                f"{batch + 1}; lower the learning rate, standardize the inputs, or check the "
-                "data for NaN/inf"
-            )
-
-
-class ProgressBar(Callback):
-    """The progress display: on a terminal a per-epoch bar (tqdm) with batches done, loss,
-    metrics, samples/s and ETA; otherwise one line per epoch; nothing at verbose=0.
-
-    Args:
-        verbose: 0 silent, 1 bar on a terminal (one line per epoch otherwise), 2 one line
-            per epoch.
-        stream: where to write (default sys.stderr for the bar, sys.stdout for lines).
-        force_terminal: treat ``stream`` as a terminal (for tests).
-    """
-
-    def __init__(self, verbose: int = 1, stream: TextIO | None = None,
-                 force_terminal: bool | None = None) -> None:
-        super().__init__()
-        self.verbose = verbose
-        self.stream = stream
-        self.force_terminal = force_terminal
-        self._bar: Any = None
-
-    def _is_terminal(self) -> bool:
-        if self.force_terminal is not None:
-            return self.force_terminal
-        s = self.stream or sys.stderr
-        return bool(getattr(s, "isatty", lambda: False)())
-
-    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        self._use_bar = self.verbose == 1 and self._is_terminal()
-        self._t_train = time.perf_counter()
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self._t0 = time.perf_counter()
-        self._seen = 0
-        self._epoch = epoch
-        if self.verbose and self._use_bar:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # pragma: no cover - tqdm is a dependency
-                tqdm = None
-            desc = f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}"
-            if tqdm is not None:
-                self._bar = tqdm(total=self.params.get("steps"), desc=desc, unit="batch",
-                                 file=self.stream or sys.stderr, leave=True,
-                                 dynamic_ncols=True)
-            else:  # pragma: no cover
-                self._bar = None
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        logs = logs or {}
-        self._seen += int(logs.get("size", 0))
-        if self._bar is not None:
-            rate = self._seen / max(time.perf_counter() - self._t0, 1e-9)
-            post = {k: f"{v:.4f}" for k, v in logs.items() if k not in ("size", "batch")}
-            post["samples/s"] = f"{rate:.0f}"
-            self._bar.set_postfix(post, refresh=False)
-            self._bar.update(1)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        if not self.verbose:
-            return
-        dt = time.perf_counter() - self._t0
-        rate = self._seen / max(dt, 1e-9)
-        shown = {k: v for k, v in (logs or {}).items() if k != "lr"}
-        text = " - ".join(f"{k}: {v:.4f}" for k, v in shown.items())
-        if self._bar is not None:
-            self._bar.set_postfix_str(f"{text} - {rate:.0f} samples/s", refresh=True)
-            self._bar.close()
-            self._bar = None
-            return
-        out = self.stream or sys.stdout
-        epochs = self.params.get("epochs", "?")
-        out.write(f"Epoch {epoch + 1}/{epochs} - {dt:.2f}s - {rate:.0f} samples/s - {text}\n")
-        out.flush()
-
-    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
