@@ -89,3 +89,11 @@ def test_load_cat_dataset_real_files():
     # flatten as the course does: column 0 starts with [17 31 56 22 33]
     flat = train_x.reshape(train_x.shape[0], -1).T
     np.testing.assert_array_equal(flat[:5, 0], [17, 31, 56, 22, 33])
+
+
+def test_engine_planar_generator_equals_the_course_one():
+    import deepgrad.data as data
+
+    X, y = data.make_planar(dtype=np.float64)  # batch first
+    Xc, Yc = load_planar_dataset()
+    assert np.array_equal(X.T, Xc) and np.array_equal(y, Yc.ravel())
