@@ -10,12 +10,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import numpy as np
 
+from .._fileio import atomic_open
 from ..backend import default_dtype, get_default_dtype, to_numpy
 from ..nn.module import Module
 from .config import module_from_config, module_to_config
@@ -67,24 +67,9 @@ def _decode_state_value(v: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def _atomic_write(path: str, payload: dict[str, bytes]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".dg", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as z:
-                for name, data in payload.items():
-                    z.writestr(name, data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
+        for name, data in payload.items():
+            z.writestr(name, data)
 
 
 def save(

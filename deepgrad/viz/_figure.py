@@ -6,11 +6,11 @@ global backend switch, no window. ``import deepgrad.viz`` never imports matplotl
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .._fileio import atomic_open
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -49,21 +49,11 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     suffix is missing or unknown to matplotlib).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in fig.canvas.get_supported_filetypes():
         fmt = "png"
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=fig.dpi)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format=fmt, dpi=fig.dpi)
     return path
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from ..._fileio import atomic_open
 
 __all__ = ["data_root", "cache_dir", "candidate_dirs", "find_files", "download_file", "sha256"]
 
@@ -96,28 +97,24 @@ def download_file(
     import urllib.error  # noqa: PLC0415 - lazy: http/ssl/email cost ~40 ms at import
     import urllib.request  # noqa: PLC0415
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for url in urls:
-        fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
         try:
-            h = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
+            # dest is replaced only when the block ends without error (checksum matched)
+            with atomic_open(dest, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
+                h = hashlib.sha256()
                 for chunk in iter(lambda: r.read(1 << 20), b""):
                     h.update(chunk)
                     out.write(chunk)
-            if h.hexdigest() != expected_sha256:
-                raise ValueError(
-                    f"downloaded {url} has SHA-256 {h.hexdigest()}, expected {expected_sha256}: "
-                    f"the file is corrupt or has changed; {dest} was not written"
-                )
-            os.replace(tmp, dest)
+                if h.hexdigest() != expected_sha256:
+                    raise ValueError(
+                        f"downloaded {url} has SHA-256 {h.hexdigest()}, expected "
+                        f"{expected_sha256}: the file is corrupt or has changed; {dest} was "
+                        "not written"
+                    )
             return dest
         except (urllib.error.URLError, OSError) as e:
             errors.append(f"{url}: {e}")
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
     raise ConnectionError(
         f"could not download {dest.name} (are you offline?):\n  "
         + "\n  ".join(errors)
