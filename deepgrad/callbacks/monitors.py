@@ -11,6 +11,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ..io import save
+from ..optim.plateau import ReduceLROnPlateau as _PlateauScheduler
 from .base import Callback
 
 __all__ = ["EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
@@ -135,8 +137,6 @@ class ModelCheckpoint(Callback):
         self.saved: list[str] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        from ..io import save
-
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
@@ -178,8 +178,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if hasattr(self.schedule, "step"):
-            name = type(self.schedule).__name__
-            if name == "ReduceLROnPlateau":
+            if isinstance(self.schedule, _PlateauScheduler):
                 self.schedule.step((logs or {}).get("val_loss", (logs or {}).get("loss")))
             else:
                 self.schedule.step()

@@ -192,7 +192,6 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if missing:
         raise ValueError(f"{path}: weights missing from the file: {missing}")
     state = {k: arrays[f"weights/{k}"] for k in keys}
-    _build_lazy(model, state)
     try:
         model.load_state_dict(state, strict=True)
     except (ValueError, RuntimeError, KeyError) as e:
@@ -213,16 +212,6 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         opt_state["class"] = opt.get("class")
     return Checkpoint(model=model, optimizer_state=opt_state, epoch=manifest.get("epoch"),
                       metadata=meta, manifest=manifest)
-
-
-def _build_lazy(model: Module, state: dict[str, np.ndarray]) -> None:
-    """Give lazily-sized layers (Dense without input size) their shapes from the weights."""
-    for name, mod in model.named_modules():
-        build = getattr(mod, "build_from_state", None)
-        if callable(build):
-            prefix = f"{name}." if name else ""
-            sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-            build(sub)
 
 
 def load(path: str | os.PathLike[str]) -> Module:

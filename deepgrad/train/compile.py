@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .. import losses as L
 from .. import optim
-from ..autograd.ops.math import sigmoid, softmax
+from ..autograd.ops.math import clip, log, sigmoid, softmax
 from ..nn import activation as act
 from ..nn.container import Sequential
 from ..nn.module import Module
@@ -77,7 +79,7 @@ class LossSpec:
             return sigmoid(out)
         if self.kind in ("sparse", "categorical") and self.from_logits:
             return softmax(out, axis=-1)
-        if self.kind in ("sparse", "categorical") and self.head == "log_softmax":
+        if self.head == "log_softmax":
             return out.exp()
         return out
 
@@ -151,9 +153,7 @@ def resolve_loss(loss: Any, model: Module, from_logits: bool | None = None) -> L
         return LossSpec(loss, key, head, True, L.cross_entropy)
 
     def ce_on_probs(p: Any, y: Any) -> Any:
-        from ..autograd.ops.math import clip, log
-
-        eps = float(__import__("numpy").finfo(p.dtype).eps)
+        eps = float(np.finfo(p.dtype).eps)
         return L.nll_loss(log(clip(p, eps, 1 - eps)), y)
 
     return LossSpec(loss, key, head, False, ce_on_probs)

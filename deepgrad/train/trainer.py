@@ -52,7 +52,7 @@ def compile(  # noqa: A001 - Keras's name
     model._metric_fns = metric_fns
     model._optimizer_arg = optimizer
     model.optimizer = None
-    if isinstance(optimizer, str | dict) is False:
+    if not isinstance(optimizer, str | dict):
         model.optimizer = resolve_optimizer(optimizer, list(model.parameters()))
     model._compile_config = {
         "optimizer": optimizer if isinstance(optimizer, str | dict) else
@@ -81,7 +81,7 @@ def _probe(model: Module, X: np.ndarray, name: str = "X") -> tuple[int, ...]:
     device = _device(model)
     try:
         with no_grad():
-            out = model(Tensor(to_device(X[:1], device) if device != "cpu" else X[:1]))
+            out = model(Tensor(to_device(X[:1], device)))
     except ValueError as e:
         raise ValueError(f"{name} (shape {X.shape}) doesn't fit the model: {e}") from None
     finally:
@@ -209,8 +209,8 @@ def fit(
         total, count = 0.0, 0
         for b, (xb, yb) in enumerate(loader):
             cbs.on_train_batch_begin(b)
-            xt = Tensor(to_device(xb, device) if device != "cpu" else xb)
-            yt = to_device(yb, device) if device != "cpu" else yb
+            xt = Tensor(to_device(xb, device))
+            yt = to_device(yb, device)
             with np.errstate(over="ignore", invalid="ignore"):  # TerminateOnNaN reports it
                 loss, out = _loss_value(spec, model, xt, yt)
                 opt.zero_grad()
@@ -255,8 +255,8 @@ def _evaluate_arrays(model: Module, spec: LossSpec, X: np.ndarray, y: np.ndarray
         with no_grad():
             for i in range(0, len(X), batch_size):
                 xb, yb = X[i : i + batch_size], y[i : i + batch_size]
-                xt = Tensor(to_device(xb, device) if device != "cpu" else xb)
-                yt = to_device(yb, device) if device != "cpu" else yb
+                xt = Tensor(to_device(xb, device))
+                yt = to_device(yb, device)
                 loss, out = _loss_value(spec, model, xt, yt)
                 total += float(loss.item()) * len(xb)
                 count += len(xb)
@@ -299,12 +299,10 @@ def predict(model: Module, X: Any, batch_size: int = 256) -> np.ndarray:
         with no_grad():
             for i in range(0, len(Xa), batch_size):
                 xb = Xa[i : i + batch_size]
-                xt = Tensor(to_device(xb, device) if device != "cpu" else xb)
+                xt = Tensor(to_device(xb, device))
                 out = model(xt)
-                if spec is not None and spec.from_logits and spec.head is None:
-                    out = spec.probabilities(out)
-                elif spec is not None and spec.head == "log_softmax":
-                    out = out.exp()
+                if spec is not None and spec.head in (None, "log_softmax"):
+                    out = spec.probabilities(out)  # logits or log-probabilities -> probs
                 outs.append(to_numpy(out.data))
     finally:
         model.train(was)
