@@ -19,7 +19,12 @@ __all__ = ["EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceL
            "CSVLogger"]
 
 
-def _mode_and_best(monitor: str, mode: str) -> tuple[Callable[[float, float], bool], float]:
+def _mode_and_best(monitor: str, mode: str
+                   ) -> tuple[Callable[[float, float, float], bool], float]:
+    """``improved(current, reference, min_delta=0)`` for ``mode`` and the initial best.
+
+    "auto" watches accuracies, F1, precision, recall and R² upwards, anything else down.
+    """
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
@@ -27,8 +32,8 @@ def _mode_and_best(monitor: str, mode: str) -> tuple[Callable[[float, float], bo
                   ) and "loss" not in monitor
         mode = "max" if higher else "min"
     if mode == "min":
-        return (lambda a, b: a < b), math.inf
-    return (lambda a, b: a > b), -math.inf
+        return (lambda cur, ref, delta=0.0: cur < ref - delta), math.inf
+    return (lambda cur, ref, delta=0.0: cur > ref + delta), -math.inf
 
 
 def _get_monitored(logs: dict[str, float] | None, monitor: str, who: str) -> float | None:
@@ -81,8 +86,7 @@ class EarlyStopping(Callback):
         self.best_weights: dict[str, np.ndarray] | None = None
 
     def _improved(self, current: float, reference: float) -> bool:
-        sign = 1.0 if self._better(1.0, 0.0) else -1.0
-        return self._better(current - sign * self.min_delta, reference)
+        return self._better(current, reference, self.min_delta)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         current = _get_monitored(logs, self.monitor, "EarlyStopping")
@@ -219,8 +223,7 @@ class ReduceLROnPlateau(Callback):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
-        sign = 1.0 if self._better(1.0, 0.0) else -1.0
-        if self._better(current - sign * self.min_delta, self.best):
+        if self._better(current, self.best, self.min_delta):
             self.best = current
             self.wait = 0
         elif self.cooldown_counter <= 0:
