@@ -35,6 +35,14 @@ def _check_reduction(name: str, reduction: str) -> None:
         raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _reduce_rows(xp: Any, loss: Any, reduction: str) -> Any:
+    """Reduce a raw per-example loss array (inside a fused op's forward)."""
+    if reduction == "none":
+        return loss
+    total = xp.asarray(loss.sum())
+    return total / loss.shape[0] if reduction == "mean" else total
+
+
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
@@ -237,10 +245,7 @@ class _CrossEntropy(Function):
         if self.requires_grad:
             e /= s
             self.softmax, self.q = e, q
-        if self.reduction == "none":
-            return loss
-        total = xp.asarray(loss.sum())
-        return total / n if self.reduction == "mean" else total
+        return _reduce_rows(xp, loss, self.reduction)
 
     def backward(self, gy: Any) -> Any:
         # d/dx = (softmax(x) - q) * gy (/ N for the mean), q the (smoothed) target distribution
@@ -328,10 +333,7 @@ class _NLL(Function):
         loss = -logp[xp.arange(n), self.labels]
         if self.requires_grad:
             self.shape, self.dtype = logp.shape, logp.dtype
-        if self.reduction == "none":
-            return loss
-        total = xp.asarray(loss.sum())
-        return total / n if self.reduction == "mean" else total
+        return _reduce_rows(xp, loss, self.reduction)
 
     def backward(self, gy: Any) -> Any:
         # d/d logp[i, y_i] = -1 (/ N for the mean); 0 elsewhere
