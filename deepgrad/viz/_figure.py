@@ -10,7 +10,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .._fileio import atomic_open
+from ..backend import to_numpy
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,3 +67,19 @@ def finish(fig: Figure, path: str | os.PathLike[str] | None, title: str | None =
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+def class_ids(values: Any, n: int, message: str) -> np.ndarray:
+    """``n`` class labels as a flat array; one-hot or probability rows become their argmax.
+
+    ``message`` is the error text when the count is wrong, formatted with ``n``, ``size``
+    (the count found) and ``shape`` (the shape given).
+    """
+    v = to_numpy(values)
+    shape = v.shape
+    if v.ndim == 2 and v.shape[0] == n and v.shape[1] > 1:  # one-hot or probabilities
+        v = v.argmax(axis=1)
+    v = v.reshape(-1)
+    if v.size != n:
+        raise ValueError(message.format(n=n, size=v.size, shape=shape))
+    return v

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from deepgrad.backend import to_numpy
-from deepgrad.viz._figure import finish, new_figure
+from deepgrad.viz._figure import class_ids, finish, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,13 +63,7 @@ def _minmax_per_item(x: np.ndarray) -> np.ndarray:
 def _class_ids(values: Any, n: int, what: str) -> np.ndarray | None:
     if values is None:
         return None
-    v = to_numpy(values)
-    if v.ndim == 2 and v.shape[0] == n and v.shape[1] > 1:  # one-hot or probabilities
-        v = v.argmax(axis=1)
-    v = v.reshape(-1)
-    if v.size != n:
-        raise ValueError(f"{what} must hold one entry per image: expected {n}, got {v.size}")
-    return v
+    return class_ids(values, n, what + " must hold one entry per image: expected {n}, got {size}")
 
 
 def _name(c: Any, class_names: Sequence[str] | None) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from deepgrad.backend import to_numpy
-from deepgrad.viz._figure import finish, new_figure
+from deepgrad.viz._figure import class_ids, finish, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -170,14 +170,7 @@ def _planar_X(X: Any) -> np.ndarray:
 
 
 def _labels(y: Any, m: int) -> np.ndarray:
-    y = to_numpy(y)
-    shape = y.shape
-    if y.ndim == 2 and y.shape[0] == m and y.shape[1] > 1:  # one-hot or probabilities
-        y = y.argmax(axis=1)
-    y = y.reshape(-1)
-    if y.size != m:
-        raise ValueError(f"y must hold one label per example: expected {m}, got shape {shape}")
-    return y
+    return class_ids(y, m, "y must hold one label per example: expected {n}, got shape {shape}")
 
 
 def _predicted_classes(out: Any, k: int) -> np.ndarray:
