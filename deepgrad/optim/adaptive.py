@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from . import _fused
 from . import functional as F
 from .optimizer import Optimizer, _check_nonneg, _check_unit
 
@@ -257,6 +258,10 @@ class Adam(Optimizer):
         weight_decay: L2 penalty (added to the gradient; see AdamW for decoupled decay).
         amsgrad: use the running maximum of v.
         maximize: maximize the objective instead of minimizing it.
+        fused: one compiled vectorized pass per parameter (numba, ``deepgrad[fast]``):
+            True requires it, False never uses it, None (default) uses it when numba is
+            installed and the arrays allow it (C-contiguous NumPy float32/float64). The
+            numbers are the same either way.
     """
 
     _decoupled = False
@@ -271,6 +276,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -281,6 +287,9 @@ class Adam(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
+        if fused and not _fused.available():
+            raise ImportError(f"{type(self).__name__}(fused=True): {_fused.unavailable_reason()}")
+        self.fused = fused
 
     def _check_group(self, group: dict[str, Any]) -> None:
         for name in ("lr", "eps", "weight_decay"):
@@ -316,6 +325,7 @@ class Adam(Optimizer):
             amsgrad=amsgrad,
             maximize=bool(group["maximize"]),
             decoupled_weight_decay=self._decoupled,
+            fused=self.fused,
             work=state.setdefault("_work", []),
         )
 
@@ -342,6 +352,10 @@ class AdamW(Adam):
         weight_decay: decoupled weight decay coefficient (PyTorch's default 1e-2).
         amsgrad: use the running maximum of v.
         maximize: maximize the objective instead of minimizing it.
+        fused: one compiled vectorized pass per parameter (numba, ``deepgrad[fast]``):
+            True requires it, False never uses it, None (default) uses it when numba is
+            installed and the arrays allow it (C-contiguous NumPy float32/float64). The
+            numbers are the same either way.
     """
 
     _decoupled = True
@@ -356,6 +370,7 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -365,4 +380,5 @@ class AdamW(Adam):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
             maximize=maximize,
+            fused=fused,
         )

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from ..backend import get_array_module
+from . import _fused
 
 __all__ = [
     "sgd_step",
@@ -260,6 +261,7 @@ def adam_step(
     maximize: bool = False,
     decoupled_weight_decay: bool = False,
     work: list[Any] | None = None,
+    fused: bool | None = None,
 ) -> None:
     """One Adam (or AdamW, with ``decoupled_weight_decay``) step; ``step`` counts from 1.
 
@@ -270,9 +272,36 @@ def adam_step(
     computed as ``θ − α_t·m / (√v + ε·√(1 − β₂ᵗ))`` with
     ``α_t = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ)`` (the paper's efficient form; the same value).
 
+    ``fused``: True runs the update as one compiled vectorized pass (needs numba,
+    NumPy arrays, C-contiguous float32/float64: see ``optim._fused``; same numbers),
+    False the ufuncs below, None (default) the compiled pass whenever it can be used and
+    ``DEEPGRAD_NUMBA`` is not 0.
+
     Shape:
         every array argument shares the parameter's shape and dtype.
     """
+    if fused is not False:
+        arrays = (param, grad, exp_avg, exp_avg_sq)
+        if amsgrad and max_exp_avg_sq is not None:
+            arrays += (max_exp_avg_sq,)
+        if (fused or _fused.auto_enabled()) and _fused.qualifies(*arrays) and (
+            fused or _fused.available()
+        ):
+            if amsgrad and max_exp_avg_sq is None:
+                raise ValueError("adam_step: amsgrad=True needs a max_exp_avg_sq array")
+            _fused.adam_step(
+                param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step=step, lr=lr,
+                beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                amsgrad=amsgrad, maximize=maximize,
+                decoupled_weight_decay=decoupled_weight_decay,
+            )
+            return
+        if fused:
+            raise ValueError(
+                "adam_step(fused=True) needs C-contiguous NumPy float32/float64 arrays of one "
+                f"dtype; got {type(param).__name__} {getattr(param, 'dtype', '?')} and "
+                f"{type(grad).__name__} {getattr(grad, 'dtype', '?')}"
+            )
     xp = get_array_module(param)
     wd = 0.0 if decoupled_weight_decay else weight_decay
     g, k = _effective_grad(xp, param, grad, wd, maximize, work)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from deepgrad import optim
+from deepgrad.optim import _fused
 
 from .helpers import Param
 
@@ -138,18 +139,27 @@ def _adam_expected(lr, b1, b2, eps, lam=0.0, amsgrad=False):
     return want
 
 
+# both update paths: the ufuncs, and the compiled one pass (numba; skipped without it)
+FUSED = [False, pytest.param(True, marks=pytest.mark.skipif(
+    not _fused.available(), reason="numba is not installed"))]
+
+
+@pytest.mark.parametrize("fused", FUSED)
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam(amsgrad):
-    _check(_run(optim.Adam, amsgrad=amsgrad), _adam_expected(1e-3, 0.9, 0.999, 1e-8, 0.0, amsgrad))
+def test_adam(amsgrad, fused):
+    _check(_run(optim.Adam, amsgrad=amsgrad, fused=fused),
+           _adam_expected(1e-3, 0.9, 0.999, 1e-8, 0.0, amsgrad))
     _check(
-        _run(optim.Adam, lr=0.1, betas=(0.5, 0.6), eps=1e-3),
+        _run(optim.Adam, lr=0.1, betas=(0.5, 0.6), eps=1e-3, fused=fused),
         _adam_expected(0.1, 0.5, 0.6, 1e-3),
     )
 
 
-def test_adamw():
-    _check(_run(optim.AdamW), _adam_expected(1e-3, 0.9, 0.999, 1e-8, lam=1e-2))
-    _check(_run(optim.AdamW, lr=0.1, weight_decay=0.5), _adam_expected(0.1, 0.9, 0.999, 1e-8, 0.5))
+@pytest.mark.parametrize("fused", FUSED)
+def test_adamw(fused):
+    _check(_run(optim.AdamW, fused=fused), _adam_expected(1e-3, 0.9, 0.999, 1e-8, lam=1e-2))
+    _check(_run(optim.AdamW, lr=0.1, weight_decay=0.5, fused=fused),
+           _adam_expected(0.1, 0.9, 0.999, 1e-8, 0.5))
 
 
 def test_adam_amsgrad_uses_the_running_max():

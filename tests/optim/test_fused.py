@@ -1,0 +1,132 @@
+"""The compiled (numba) Adam update against the ufunc one, and when each is used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepgrad import optim
+from deepgrad.optim import _fused
+from deepgrad.optim import functional as F
+
+from .helpers import Param
+
+needs_numba = pytest.mark.skipif(not _fused.available(), reason="numba is not installed")
+
+CONFIGS = [
+    dict(),
+    dict(weight_decay=0.1),
+    dict(maximize=True),
+    dict(weight_decay=0.1, maximize=True),
+    dict(amsgrad=True),
+    dict(weight_decay=0.05, amsgrad=True, maximize=True),
+    dict(weight_decay=0.05, decoupled_weight_decay=True),
+    dict(weight_decay=0.05, decoupled_weight_decay=True, amsgrad=True),
+    dict(beta1=0.5, beta2=0.6, eps=1e-3, lr=0.3),
+]
+
+
+def _run(fused, dtype, shape, kw, steps=6, seed=0, grad_view=None):
+    rng = np.random.default_rng(seed)
+    p = rng.standard_normal(shape).astype(dtype)
+    m, v, vmax = (np.zeros_like(p) for _ in range(3))
+    kw = {"lr": 1e-2, **kw}
+    for step in range(1, steps + 1):
+        g = rng.standard_normal(shape).astype(dtype) * dtype(10.0 ** rng.integers(-4, 2))
+        if grad_view is not None:
+            g = grad_view(g)
+        F.adam_step(p, g, m, v, vmax, step=step, fused=fused, work=[], **kw)
+    return p, m, v, vmax
+
+
+@needs_numba
+@pytest.mark.parametrize("kw", CONFIGS, ids=lambda k: ",".join(k) or "default")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(37, 5), (1000,), ()])
+def test_compiled_adam_gives_the_ufunc_numbers(kw, dtype, shape):
+    want = _run(False, dtype, shape, kw)
+    got = _run(True, dtype, shape, kw)
+    for name, a, b in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), got, want,
+                          strict=True):
+        assert a.dtype == dtype, name
+        np.testing.assert_array_max_ulp(a, b, maxulp=1)
+
+
+@needs_numba
+def test_non_contiguous_gradient_and_nan():
+    def transposed(g):
+        return np.ascontiguousarray(g.T).T  # same values, Fortran order
+
+    kw = dict(amsgrad=True)
+    want = _run(False, np.float32, (8, 6), kw, grad_view=transposed)
+    got = _run(True, np.float32, (8, 6), kw, grad_view=transposed)
+    np.testing.assert_array_max_ulp(got[0], want[0], maxulp=1)
+    p = np.ones(4, np.float32)
+    g = np.array([1, np.nan, 2, np.inf], np.float32)
+    outs = []
+    for fused in (False, True):
+        q, m, v, vm = p.copy(), np.zeros(4, np.float32), np.zeros(4, np.float32), \
+            np.zeros(4, np.float32)
+        with np.errstate(invalid="ignore"):  # inf / inf in the ufunc path
+            F.adam_step(q, g, m, v, vm, step=1, lr=0.1, amsgrad=True, fused=fused)
+        outs.append((q, m, v, vm))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_max_ulp(np.nan_to_num(a), np.nan_to_num(b), maxulp=1)
+
+
+def _count_compiled(monkeypatch):
+    calls = []
+    original = _fused.adam_step
+
+    def counting(*a, **k):
+        calls.append(a[0].shape)
+        return original(*a, **k)
+
+    monkeypatch.setattr(_fused, "adam_step", counting)
+    return calls
+
+
+def _one_step(opt_kw, dtype=np.float32):
+    p = Param(np.ones((3, 2), dtype))
+    opt = optim.Adam([p], lr=0.1, **opt_kw)
+    p.grad = np.full((3, 2), 0.5, dtype)
+    opt.step()
+    return p
+
+
+@needs_numba
+def test_adam_uses_the_compiled_update_by_default(monkeypatch):
+    calls = _count_compiled(monkeypatch)
+    _one_step({})
+    assert calls == [(3, 2)]
+    _one_step({"fused": False})
+    _one_step({}, dtype=np.float16)  # not a dtype the kernel takes: the ufuncs
+    assert calls == [(3, 2)]
+    monkeypatch.setenv("DEEPGRAD_NUMBA", "0")
+    _one_step({})
+    assert calls == [(3, 2)]
+    _one_step({"fused": True})  # an explicit request wins over the environment
+    assert calls == [(3, 2), (3, 2)]
+
+
+@needs_numba
+def test_fused_true_rejects_arrays_it_cannot_take():
+    p = Param(np.ones(3, np.float16))
+    opt = optim.AdamW([p], fused=True)
+    p.grad = np.ones(3, np.float16)
+    with pytest.raises(ValueError, match=r"fused=True\) needs C-contiguous NumPy float32/float64"):
+        opt.step()
+
+
+def test_without_numba_adam_falls_back_and_fused_true_says_why(monkeypatch):
+    monkeypatch.setattr(_fused, "_kernels", None)
+    monkeypatch.setattr(_fused, "_error", "numba is not installed (test); pip install x")
+    p = _one_step({})
+    want = _one_step({"fused": False})
+    np.testing.assert_array_equal(p.data, want.data)
+    assert not _fused.available()
+    with pytest.raises(ImportError, match="numba is not installed"):
+        optim.Adam([Param(np.ones(2, np.float32))], fused=True)
+    with pytest.raises(ImportError, match="numba"):
+        F.adam_step(*(np.ones(2, np.float32) for _ in range(4)), step=1, lr=0.1, fused=True)
