@@ -65,7 +65,8 @@ def _plan(args: argparse.Namespace) -> list[dict[str, Any]]:
                       "gemm_steps": 50 if quick else 200})
     if "mlp" in kinds:
         e = 1 if quick else 5
-        specs += [{**common, "kind": "mlp", "impl": "deepgrad", "epochs": e},
+        specs += [{**common, "kind": "mlp", "impl": "deepgrad", "epochs": e,
+                   "paired_gemm": cpu},
                   {**common, "kind": "mlp", "impl": "torch", "epochs": e}]
         if cpu:
             specs += [{**common, "kind": "mlp", "impl": "sklearn", "epochs": 1 if quick else 2},
@@ -133,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
                                             0.0 if late else max_wait))
     s = summarize(results)
     kernels = {b["architecture"] for r in results for b in r.get("blas", [])}
+    accel = sorted({r["accelerator"] for r in results if "accelerator" in r})
     header.append(f"BLAS kernel in the workers (threadpoolctl): {', '.join(sorted(kernels))}; "
+                  f"deepgrad's Adam update: {', '.join(accel) or '-'}; "
                   f"suite wall time {time.perf_counter() - t0:.0f} s.")
     text = table(s, header)
     print()

@@ -20,7 +20,8 @@ OPENBLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 def worker_env(threads: int, keep_openblas_env: bool) -> dict[str, str]:
     """The workers' environment: thread counts set, OpenBLAS pins removed (both together)."""
     env = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "NUMBA_NUM_THREADS"):
         env[k] = str(threads)
     if not keep_openblas_env:
         for k in OPENBLAS_PINS:

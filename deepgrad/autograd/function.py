@@ -84,27 +84,44 @@ class Function:
         raise RuntimeError(f"{type(self).__name__} is not differentiable")
 
     def __call__(self, *inputs: Any) -> Any:
-        ref, gpu = _reference(inputs)
-        tensors = tuple(as_tensor_like(x, ref, gpu) for x in inputs)
-        needs = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        tensors = inputs
+        for x in inputs:  # wrap constants only when there are any (plain loops: hot path)
+            if not isinstance(x, Tensor):
+                ref, gpu = _reference(inputs)
+                tensors = tuple([as_tensor_like(x, ref, gpu) for x in inputs])
+                break
+        needs = False
+        if is_grad_enabled():
+            for t in tensors:
+                if t.requires_grad:
+                    needs = True
+                    break
         self.requires_grad = needs
-        self.needs_input_grad = tuple(needs and t.requires_grad for t in tensors)
-        ys = self.forward(*(t.data for t in tensors))
-        multi = isinstance(ys, tuple)
-        if not multi:
-            ys = (ys,)
-        outputs = tuple(Tensor._wrap(y) for y in ys)
+        self.needs_input_grad = (tuple([t.requires_grad for t in tensors]) if needs
+                                 else (False,) * len(tensors))
+        ys = self.forward(*[t.data for t in tensors])
+        if type(ys) is not tuple:
+            out = Tensor._wrap(ys)
+            if needs:
+                self._record(tensors, (out,), (ys,))
+            return out
+        outputs = tuple([Tensor._wrap(y) for y in ys])
         if needs:
-            gen = max(t._generation for t in tensors)
-            self.generation = gen
-            self.inputs = tensors
-            self.outputs = [weakref.ref(o) for o in outputs]
-            self.output_meta = [(y.shape, y.dtype) for y in ys]
-            for o in outputs:
-                o._creator = self
-                o._generation = gen + 1
-                o.requires_grad = True
-        return outputs if multi else outputs[0]
+            self._record(tensors, outputs, ys)
+        return outputs
+
+    def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...],
+                ys: tuple[Any, ...]) -> None:
+        """Link the outputs to this op and keep what backward needs to find its inputs."""
+        gen = max([t._generation for t in tensors])
+        self.generation = gen
+        self.inputs = tensors
+        self.outputs = [weakref.ref(o) for o in outputs]
+        self.output_meta = [(y.shape, y.dtype) for y in ys]
+        for o in outputs:
+            o._creator = self
+            o._generation = gen + 1
+            o.requires_grad = True
 
     def release(self) -> None:
         """Drop inputs, outputs and saved arrays after backward (the graph is freed)."""

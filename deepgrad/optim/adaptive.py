@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import _accel
 from ..backend import get_array_module
-from . import _fused
 from . import functional as F
 from .optimizer import Optimizer, _check_nonneg, _check_unit
 
@@ -260,8 +260,8 @@ class Adam(Optimizer):
         maximize: maximize the objective instead of minimizing it.
         fused: one compiled vectorized pass per parameter (numba, ``deepgrad[fast]``):
             True requires it, False never uses it, None (default) uses it when numba is
-            installed and the arrays allow it (C-contiguous NumPy float32/float64). The
-            numbers are the same either way.
+            installed and the arrays allow it (C-contiguous NumPy float32/float64), from
+            the first parameter of 4,096 elements on. The numbers are the same either way.
     """
 
     _decoupled = False
@@ -287,8 +287,8 @@ class Adam(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
-        if fused and not _fused.available():
-            raise ImportError(f"{type(self).__name__}(fused=True): {_fused.unavailable_reason()}")
+        if fused and not _accel.available():
+            raise ImportError(f"{type(self).__name__}(fused=True): {_accel.unavailable_reason()}")
         self.fused = fused
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -354,8 +354,8 @@ class AdamW(Adam):
         maximize: maximize the objective instead of minimizing it.
         fused: one compiled vectorized pass per parameter (numba, ``deepgrad[fast]``):
             True requires it, False never uses it, None (default) uses it when numba is
-            installed and the arrays allow it (C-contiguous NumPy float32/float64). The
-            numbers are the same either way.
+            installed and the arrays allow it (C-contiguous NumPy float32/float64), from
+            the first parameter of 4,096 elements on. The numbers are the same either way.
     """
 
     _decoupled = True

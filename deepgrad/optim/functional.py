@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import _accel
 from ..backend import get_array_module
-from . import _fused
 
 __all__ = [
     "sgd_step",
@@ -273,9 +273,10 @@ def adam_step(
     ``α_t = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ)`` (the paper's efficient form; the same value).
 
     ``fused``: True runs the update as one compiled vectorized pass (needs numba,
-    NumPy arrays, C-contiguous float32/float64: see ``optim._fused``; same numbers),
+    NumPy arrays, C-contiguous float32/float64: see ``deepgrad._accel``; same numbers),
     False the ufuncs below, None (default) the compiled pass whenever it can be used and
-    ``DEEPGRAD_NUMBA`` is not 0.
+    ``DEEPGRAD_NUMBA`` is not 0 (numba is first imported for a parameter of at least
+    ``_accel.AUTO_MIN_SIZE`` elements).
 
     Shape:
         every array argument shares the parameter's shape and dtype.
@@ -284,12 +285,10 @@ def adam_step(
         arrays = (param, grad, exp_avg, exp_avg_sq)
         if amsgrad and max_exp_avg_sq is not None:
             arrays += (max_exp_avg_sq,)
-        if (fused or _fused.auto_enabled()) and _fused.qualifies(*arrays) and (
-            fused or _fused.available()
-        ):
+        if _accel.qualifies(*arrays) and (fused or _accel.auto_ready(param.size)):
             if amsgrad and max_exp_avg_sq is None:
                 raise ValueError("adam_step: amsgrad=True needs a max_exp_avg_sq array")
-            _fused.adam_step(
+            _accel.adam_step(
                 param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step=step, lr=lr,
                 beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
                 amsgrad=amsgrad, maximize=maximize,

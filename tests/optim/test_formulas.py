@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepgrad import optim
-from deepgrad.optim import _fused
+from deepgrad import _accel, optim
 
 from .helpers import Param
 
@@ -141,7 +140,7 @@ def _adam_expected(lr, b1, b2, eps, lam=0.0, amsgrad=False):
 
 # both update paths: the ufuncs, and the compiled one pass (numba; skipped without it)
 FUSED = [False, pytest.param(True, marks=pytest.mark.skipif(
-    not _fused.available(), reason="numba is not installed"))]
+    not _accel.available(), reason="numba is not installed"))]
 
 
 @pytest.mark.parametrize("fused", FUSED)

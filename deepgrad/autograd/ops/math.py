@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import _accel
 from ...backend import get_array_module, sum_to
 from ..function import Function
 from ..tensor import Tensor
@@ -175,12 +176,20 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, x: Any) -> Any:
+        if _accel.takes(x):  # one compiled pass for the output and the mask (numba)
+            y, mask = _accel.relu_forward(x, self.requires_grad)
+            if self.requires_grad:
+                self.mask = mask
+            return y
         if self.requires_grad:
             self.mask = x > 0
         return get_array_module(x).maximum(x, 0)
 
     def backward(self, gy: Any) -> Any:
-        return gy * self.mask  # d relu = 1 where x > 0, else 0
+        # d relu = 1 where x > 0, else 0
+        if _accel.takes(gy):
+            return _accel.relu_backward(gy, self.mask)
+        return gy * self.mask
 
 
 class LeakyReLU(Function):

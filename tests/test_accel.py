@@ -1,17 +1,17 @@
-"""The compiled (numba) Adam update against the ufunc one, and when each is used."""
+"""The compiled (numba) kernels against the NumPy code they replace, and when each is used."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from deepgrad import optim
-from deepgrad.optim import _fused
+import deepgrad as dg
+from deepgrad import _accel, optim
+from deepgrad.autograd.ops.math import ReLU
 from deepgrad.optim import functional as F
+from tests.optim.helpers import Param
 
-from .helpers import Param
-
-needs_numba = pytest.mark.skipif(not _fused.available(), reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not _accel.available(), reason="numba is not installed")
 
 CONFIGS = [
     dict(),
@@ -77,13 +77,13 @@ def test_non_contiguous_gradient_and_nan():
 
 def _count_compiled(monkeypatch):
     calls = []
-    original = _fused.adam_step
+    original = _accel.adam_step
 
     def counting(*a, **k):
         calls.append(a[0].shape)
         return original(*a, **k)
 
-    monkeypatch.setattr(_fused, "adam_step", counting)
+    monkeypatch.setattr(_accel, "adam_step", counting)
     return calls
 
 
@@ -97,6 +97,7 @@ def _one_step(opt_kw, dtype=np.float32):
 
 @needs_numba
 def test_adam_uses_the_compiled_update_by_default(monkeypatch):
+    _accel.available()  # loaded (as after any large parameter): small ones use it too
     calls = _count_compiled(monkeypatch)
     _one_step({})
     assert calls == [(3, 2)]
@@ -120,13 +121,88 @@ def test_fused_true_rejects_arrays_it_cannot_take():
 
 
 def test_without_numba_adam_falls_back_and_fused_true_says_why(monkeypatch):
-    monkeypatch.setattr(_fused, "_kernels", None)
-    monkeypatch.setattr(_fused, "_error", "numba is not installed (test); pip install x")
+    monkeypatch.setattr(_accel, "_kernels", None)
+    monkeypatch.setattr(_accel, "_error", "numba is not installed (test); pip install x")
     p = _one_step({})
     want = _one_step({"fused": False})
     np.testing.assert_array_equal(p.data, want.data)
-    assert not _fused.available()
+    assert not _accel.available()
     with pytest.raises(ImportError, match="numba is not installed"):
         optim.Adam([Param(np.ones(2, np.float32))], fused=True)
     with pytest.raises(ImportError, match="numba"):
         F.adam_step(*(np.ones(2, np.float32) for _ in range(4)), step=1, lr=0.1, fused=True)
+
+
+@needs_numba
+def test_numba_is_loaded_only_for_a_large_parameter(monkeypatch):
+    monkeypatch.setattr(_accel, "_kernels", None)  # as in a fresh process
+    monkeypatch.setattr(_accel, "_error", None)
+    calls = _count_compiled(monkeypatch)
+    small = Param(np.ones(_accel.AUTO_MIN_SIZE - 1, np.float32))
+    opt = optim.Adam([small])
+    small.grad = np.ones_like(small.data)
+    opt.step()
+    assert calls == [] and _accel._kernels is None
+    big = Param(np.ones(_accel.AUTO_MIN_SIZE, np.float32))
+    opt.add_param_group({"params": [big]})
+    big.grad = np.ones_like(big.data)
+    opt.step()
+    assert calls == [(_accel.AUTO_MIN_SIZE,)] and _accel._kernels is not None
+    opt.step()  # now loaded: the small parameter takes the compiled path too
+    assert len(calls) == 3
+
+
+def _relu_both(x, gy):
+    """ReLU's output, mask and input gradient through the compiled kernels and NumPy's."""
+    out = []
+    for compiled in (True, False):
+        f = ReLU()
+        f.requires_grad = True
+        if compiled:
+            y, mask = _accel.relu_forward(x, True)
+            f.mask = mask
+            gx = _accel.relu_backward(gy, mask)
+        else:
+            y, mask = np.maximum(x, 0), x > 0
+            gx = gy * mask
+        out.append((y, mask, gx))
+    return out
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_relu_gives_numpys_numbers(dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3, 5)).astype(dtype)
+    x.flat[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30]
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    (y1, m1, g1), (y2, m2, g2) = _relu_both(x, gy)
+    assert y1.dtype == g1.dtype == dtype and m1.dtype == np.bool_
+    np.testing.assert_array_equal(y1, y2)  # NaN where NaN, +inf kept, 0 for <= 0
+    np.testing.assert_array_equal(m1, m2)
+    np.testing.assert_array_equal(g1, g2)
+    # a strided upstream gradient is read correctly
+    gt = np.asfortranarray(gy)
+    np.testing.assert_array_equal(_accel.relu_backward(gt, m1), g2)
+
+
+@needs_numba
+def test_relu_op_takes_the_kernel_for_large_arrays_only_before_numba_loads(monkeypatch):
+    monkeypatch.setattr(_accel, "_kernels", None)  # as in a fresh process
+    monkeypatch.setattr(_accel, "_error", None)
+    calls = []
+    original = _accel.relu_forward
+    monkeypatch.setattr(_accel, "relu_forward",
+                        lambda x, m: calls.append(x.size) or original(x, m))
+    small = dg.tensor(np.ones(10, np.float32), requires_grad=True)
+    dg.relu(small).sum().backward()
+    assert calls == []
+    big = dg.tensor(-np.ones(_accel.AUTO_MIN_SIZE, np.float32), requires_grad=True)
+    y = dg.nn.ReLU()(big)
+    y.sum().backward()
+    assert calls == [_accel.AUTO_MIN_SIZE]
+    assert y.dtype == np.float32 and float(y.data.sum()) == 0.0
+    np.testing.assert_array_equal(big.grad, np.zeros_like(big.data))
+    monkeypatch.setenv("DEEPGRAD_NUMBA", "0")
+    dg.nn.ReLU()(big)
+    assert calls == [_accel.AUTO_MIN_SIZE]
