@@ -56,7 +56,16 @@ def _compile() -> dict[str, Any] | None:
         _error = f"numba is not installed ({exc}); pip install 'deepgrad[fast]'"
         return None
 
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    try:
+        _kernels = _build(numba, cache=True)
+    except (RuntimeError, OSError):  # no writable cache directory: compile in memory only
+        _kernels = _build(numba, cache=False)
+    return _kernels
+
+
+def _build(numba: Any, cache: bool) -> dict[str, Any]:
+    """The kernels, as numba dispatchers (compiled lazily, per dtype, on first call)."""
+    jit = numba.njit(cache=cache, nogil=True, error_model="numpy")
 
     @jit
     def adam_kernel(p, g, m, v, vmax, one_minus_b1, b2, one_minus_b2, eps_t, neg_alpha,
@@ -101,9 +110,8 @@ def _compile() -> dict[str, Any] | None:
         for i in range(gy.size):
             gx[i] = gy[i] if mask[i] else 0
 
-    _kernels = {"adam": adam_kernel, "relu": relu_kernel, "relu_mask": relu_mask_kernel,
-                "relu_backward": relu_backward_kernel}
-    return _kernels
+    return {"adam": adam_kernel, "relu": relu_kernel, "relu_mask": relu_mask_kernel,
+            "relu_backward": relu_backward_kernel}
 
 
 def available() -> bool:

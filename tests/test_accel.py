@@ -206,3 +206,24 @@ def test_relu_op_takes_the_kernel_for_large_arrays_only_before_numba_loads(monke
     monkeypatch.setenv("DEEPGRAD_NUMBA", "0")
     dg.nn.ReLU()(big)
     assert calls == [_accel.AUTO_MIN_SIZE]
+
+
+@needs_numba
+def test_kernels_compile_in_memory_when_nothing_can_cache_them(monkeypatch):
+    monkeypatch.setattr(_accel, "_kernels", None)
+    monkeypatch.setattr(_accel, "_error", None)
+    build = _accel._build
+    tried = []
+
+    def no_cache_dir(numba, cache):
+        tried.append(cache)
+        if cache:  # what numba raises when no cache locator is writable
+            raise RuntimeError("cannot cache function 'adam_kernel': no locator available")
+        return build(numba, cache)
+
+    monkeypatch.setattr(_accel, "_build", no_cache_dir)
+    assert _accel.available() and tried == [True, False]
+    p = np.ones(3, np.float32)
+    F.adam_step(p, np.ones(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32),
+                step=1, lr=0.1, fused=True)
+    np.testing.assert_allclose(p, 0.9, rtol=1e-6)
