@@ -1,7 +1,8 @@
 """``python -m bench``: deepgrad against PyTorch and scikit-learn on MNIST (see README.md).
 
-Runs every measurement in its own process, alternating the implementations (A B A B ...),
-records the CPU other processes used during each timed region, repeats runs that were
+Runs every implementation in its own process and steps them in lockstep, an epoch of
+each in turn (A B A B ...), records the CPU other processes used during each timed
+region (disturbed regions are left out of the medians), repeats GEMM runs that were
 mostly disturbed, and prints a markdown table (and writes the raw data as JSON).
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .report import summarize, table
-from .runner import OPENBLAS_PINS, run_with_retries, worker_env
+from .runner import OPENBLAS_PINS, run_lockstep, run_with_retries, worker_env
 from .workloads import data_dir
 
 KINDS = ("mlp", "cnn", "gemm")
@@ -35,7 +36,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=None, help="JSON file for the raw results")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--retries", type=int, default=None,
-                   help="extra attempts for a run whose epochs were mostly disturbed "
+                   help="extra attempts for a GEMM run that was mostly disturbed "
                         "(default 2; quick 0)")
     p.add_argument("--max-wait", type=float, default=None,
                    help="seconds to wait for a quiet machine before each run (default 20; "
@@ -48,8 +49,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _plan(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """One repetition's worker specs, in the order they run."""
+def _plan(args: argparse.Namespace) -> list[list[dict[str, Any]]]:
+    """One repetition: groups of worker specs, in order. A group of several training runs
+    is stepped in lockstep (``runner.run_lockstep``); the GEMM worker runs alone."""
     kinds = [k.strip() for k in args.only.split(",") if k.strip()]
     bad = [k for k in kinds if k not in KINDS]
     if bad:
@@ -59,24 +61,25 @@ def _plan(args: argparse.Namespace) -> list[dict[str, Any]]:
               "n_train": 6000 if quick else None, "n_test": 2000 if quick else None,
               "infer_reps": 2 if quick else 5}
     cpu = args.device == "cpu"
-    specs: list[dict[str, Any]] = []
+    groups: list[list[dict[str, Any]]] = []
     if "gemm" in kinds and cpu:
-        specs.append({"task": "gemm", "threads": args.threads,
-                      "gemm_steps": 50 if quick else 200})
+        groups.append([{"task": "gemm", "threads": args.threads,
+                        "gemm_steps": 50 if quick else 200}])
     if "mlp" in kinds:
         e = 1 if quick else 5
-        specs += [{**common, "kind": "mlp", "impl": "deepgrad", "epochs": e,
-                   "paired_gemm": cpu},
-                  {**common, "kind": "mlp", "impl": "torch", "epochs": e}]
+        group = [{**common, "kind": "mlp", "impl": "deepgrad", "epochs": e,
+                  "paired_gemm": cpu},
+                 {**common, "kind": "mlp", "impl": "torch", "epochs": e}]
         if cpu:
-            specs += [{**common, "kind": "mlp", "impl": "sklearn", "epochs": 1 if quick else 2},
-                      {**common, "kind": "mlp", "impl": "deepgrad-fit",
-                       "epochs": 1 if quick else 2}]
+            short = 1 if quick else 3  # a warm-up epoch and two timed ones
+            group += [{**common, "kind": "mlp", "impl": "sklearn", "epochs": short},
+                      {**common, "kind": "mlp", "impl": "deepgrad-fit", "epochs": short}]
+        groups.append(group)
     if "cnn" in kinds:
         e = 1 if quick else 3
-        specs += [{**common, "kind": "cnn", "impl": "deepgrad", "epochs": e},
-                  {**common, "kind": "cnn", "impl": "torch", "epochs": e}]
-    return specs
+        groups.append([{**common, "kind": "cnn", "impl": "deepgrad", "epochs": e},
+                       {**common, "kind": "cnn", "impl": "torch", "epochs": e}])
+    return groups
 
 
 def _check_cuda() -> str | None:
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = args.budget if args.budget is not None else (90.0 if args.quick else 1200.0)
     env = worker_env(args.threads, args.keep_openblas_env)
     pins = {k: os.environ[k] for k in OPENBLAS_PINS if k in os.environ}
-    specs = _plan(args)
+    groups = _plan(args)
     folder = data_dir()
     header = [
         f"deepgrad bench, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
@@ -126,12 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for rep in range(reps):
         print(f"repetition {rep + 1}/{reps}", flush=True)
-        for spec in specs:
-            spec = {**spec, "seed": rep}
+        for group in groups:
+            group = [{**spec, "seed": rep} for spec in group]
             late = time.perf_counter() - t0 > budget
-            results.append(run_with_retries(spec, env, 0 if late else retries,
-                                            lambda m: print(m, flush=True),
-                                            0.0 if late else max_wait))
+            log = lambda m: print(m, flush=True)  # noqa: E731
+            if len(group) == 1:
+                results.append(run_with_retries(group[0], env, 0 if late else retries, log,
+                                                0.0 if late else max_wait))
+            else:
+                results += run_lockstep(group, env, log, 0.0 if late else max_wait)
     s = summarize(results)
     kernels = {b["architecture"] for r in results for b in r.get("blas", [])}
     accel = sorted({r["accelerator"] for r in results if "accelerator" in r})

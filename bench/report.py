@@ -42,10 +42,10 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                                  "source": res["source"], "blas": res["blas"]})
         d["runs"] += 1
         ep = res["epochs"]
-        warm = [e for e in (ep[1:] if len(ep) > 1 else ep) if not e["disturbed"]]
-        if warm:
-            d.setdefault("rep_epoch", {})[spec.get("seed", 0)] = statistics.median(
-                e["wall"] for e in warm)
+        # each epoch's wall time by round (None: disturbed); round 0 warms up when there
+        # are more (lockstep runs put round r of every implementation side by side)
+        d.setdefault("rounds", {})[spec.get("seed", 0)] = [
+            None if e["disturbed"] else e["wall"] for e in ep]
         d["epoch_samples"] += ep[1:] if len(ep) > 1 else ep  # the first epoch warms up
         d.setdefault("floor_shares", []).extend(
             3 * MLP_FWD_FLOPS * res["n_train"] / (e["gemm_gflops"] * 1e9) / e["wall"]
@@ -84,18 +84,30 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
     flagged: list[bool] = []
 
     def add(name: str, value: float | None, bound: str, ok: bool | None,
-            paired: str = "") -> None:
+            paired: str = "", best: float | None = None) -> None:
         rows.append({"target": name, "value": value, "bound": bound, "holds": ok,
-                     "disturbed": any(flagged), "paired": paired})
+                     "disturbed": any(flagged), "paired": paired, "best": best})
         flagged.clear()
 
+    def fastest(a: str, b: str, part: str = "epoch") -> float | None:
+        """Ratio of A's fastest undisturbed sample to B's (noise only ever adds time)."""
+        sa, sb = _get(s, a, part), _get(s, b, part)
+        return None if sa is None or sb is None else sa["min"] / sb["min"]
+
     def paired(a: str, b: str, invert: bool = False) -> str:
-        """Median [min-max] of the ratios within each repetition (A and B run side by side)."""
-        ra, rb = s.get(a, {}).get("rep_epoch", {}), s.get(b, {}).get("rep_epoch", {})
-        rs = [(rb[k] / ra[k]) if invert else (ra[k] / rb[k]) for k in ra if k in rb]
+        """Median [min-max] of the ratios of A's and B's epochs of the same round (run
+        next to each other), over the rounds after the warm-up and the repetitions."""
+        ra, rb = s.get(a, {}).get("rounds", {}), s.get(b, {}).get("rounds", {})
+        rs = []
+        for seed in ra.keys() & rb.keys():
+            ea, eb = ra[seed], rb[seed]
+            first = 1 if min(len(ea), len(eb)) > 1 else 0
+            for x, y in zip(ea[first:], eb[first:], strict=False):  # the shorter run
+                if x and y:
+                    rs.append(y / x if invert else x / y)
         if not rs:
             return ""
-        return f"{statistics.median(rs):.3f} [{min(rs):.3f}-{max(rs):.3f}]"
+        return f"{statistics.median(rs):.3f} [{min(rs):.3f}-{max(rs):.3f}] n={len(rs)}"
 
     def med(key: str, part: str) -> float | None:
         st = _get(s, key, part)
@@ -108,12 +120,13 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
     dg, pt = med("mlp/deepgrad", "epoch"), med("mlp/torch", "epoch")
     if dg and pt:
         add("MLP epoch / torch", dg / pt, "<= 0.65", dg / pt <= 0.65,
-            paired("mlp/deepgrad", "mlp/torch"))
+            paired("mlp/deepgrad", "mlp/torch"), fastest("mlp/deepgrad", "mlp/torch"))
     flagged.clear()
     dg, sk = med("mlp/deepgrad", "epoch"), med("mlp/sklearn", "epoch")
     if dg and sk:
+        best = fastest("mlp/sklearn", "mlp/deepgrad")
         add("sklearn / MLP epoch (speed-up)", sk / dg, ">= 2.5", sk / dg >= 2.5,
-            paired("mlp/deepgrad", "mlp/sklearn", invert=True))
+            paired("mlp/deepgrad", "mlp/sklearn", invert=True), best)
     flagged.clear()
     g = s.get("gemm")
     dg = med("mlp/deepgrad", "epoch")
@@ -137,11 +150,12 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
     c_dg, c_pt = med("cnn/deepgrad", "epoch"), med("cnn/torch", "epoch")
     if c_dg and c_pt:
         add("CNN epoch / torch", c_dg / c_pt, "<= 1.5", c_dg / c_pt <= 1.5,
-            paired("cnn/deepgrad", "cnn/torch"))
+            paired("cnn/deepgrad", "cnn/torch"), fastest("cnn/deepgrad", "cnn/torch"))
     for kind, bound in (("mlp", 1.0), ("cnn", 1.5)):
         a, b = med(f"{kind}/deepgrad", "infer"), med(f"{kind}/torch", "infer")
         if a and b:
-            add(f"{kind.upper()} inference / torch", a / b, f"<= {bound}", a / b <= bound)
+            add(f"{kind.upper()} inference / torch", a / b, f"<= {bound}", a / b <= bound,
+                best=fastest(f"{kind}/deepgrad", f"{kind}/torch", "infer"))
     for kind in ("mlp", "cnn"):
         a, b = _get(s, f"{kind}/deepgrad", "peak_rss_median"), _get(s, f"{kind}/torch",
                                                                   "peak_rss_median")
@@ -199,14 +213,17 @@ def table(s: dict[str, Any], header: list[str]) -> str:
                 f"actually needed (no input gradient for layer 1) at the MLP-step GEMM rate "
                 f"-> {f_needed / g['mlp_step_gflops'] / 1e9:.3f} s; deepgrad's epoch "
                 f"{dg['median']:.3f} s runs at {f_needed / dg['median'] / 1e9:.0f} GFLOP/s.")
-    lines += ["", "| target | value (ratio of medians) | per-repetition ratios: median "
-              "[min-max] | bound | holds |", "|---|---|---|---|---|"]
+    lines += ["", "| target | value (ratio of medians) | paired: ratios of epochs run side by "
+              "side, median [min-max] | fastest vs fastest | bound | holds |",
+              "|---|---|---|---|---|---|"]
     for r in targets(s):
         val = "-" if r["value"] is None else f"{r['value']:.3f}"
+        best = "-" if r["best"] is None else f"{r['best']:.3f}"
         ok = {True: "yes", False: "**no**", None: "-"}[r["holds"]]
         if r["disturbed"] and r["holds"] is not None:
             ok += " (disturbed: not conclusive)"
-        lines.append(f"| {r['target']} | {val} | {r['paired'] or '-'} | {r['bound']} | {ok} |")
+        lines.append(f"| {r['target']} | {val} | {r['paired'] or '-'} | {best} | {r['bound']} "
+                     f"| {ok} |")
     lines += ["", "(!) = every sample of that cell was disturbed by other processes "
               "(more than 0.1 core busy elsewhere); medians use undisturbed samples only."]
     return "\n".join(lines)

@@ -1,6 +1,9 @@
 """One measurement in its own process: ``python -m bench.worker '<json spec>'``.
 
-Prints one line ``RESULT <json>``. A process per training run gives each its own
+Prints one line ``RESULT <json>``. With ``--serve '<json spec>'`` a training run is
+driven from stdin instead, an epoch per ``epoch`` line (answered by ``EPOCH <json>``),
+until ``finish`` (answered by ``RESULT <json>``): the suite steps several of them in
+lockstep. A process per training run gives each its own
 resident-set high-water mark (``VmHWM``) and a clean start for every implementation.
 
 Spec keys: task ("train" or "gemm"), kind ("mlp"/"cnn"), impl ("deepgrad",
@@ -53,40 +56,83 @@ def _limit_threads(n: int, impl: str) -> dict[str, Any]:
     return info
 
 
-def run_train(spec: dict[str, Any]) -> dict[str, Any]:
-    from .workloads import RUNNERS, load_data
+class TrainSession:
+    """One implementation's training run, driven an epoch at a time.
 
-    impl, kind = spec["impl"], spec["kind"]
-    info = _limit_threads(spec["threads"], impl)
-    data, source = load_data(spec.get("n_train"), spec.get("n_test"))
-    base = impl.split("-")[0]
-    kw: dict[str, Any] = {"seed": spec.get("seed", 0)}
-    if impl == "deepgrad-fit":
-        kw["api"] = "fit"
-    if spec.get("device", "cpu") != "cpu" and base in ("deepgrad", "torch"):
-        kw["device"] = spec["device"]
-    runner = RUNNERS[base](kind, data, **kw)
-    if base == "deepgrad":
-        info["accelerator"] = _deepgrad_accelerator()
-    rss_before = _proc_status("VmRSS")
-    epochs = []
-    for _ in range(spec["epochs"]):
+    ``python -m bench`` starts one session per implementation in its own process and
+    steps them in lockstep (an epoch of A, of B, of C, then the next round), so that the
+    machine's drift, which here moves by up to 2x over tens of seconds, hits them alike.
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from .workloads import RUNNERS, load_data
+
+        impl, kind = spec["impl"], spec["kind"]
+        self.spec = spec
+        self.info = _limit_threads(spec["threads"], impl)
+        self.data, self.source = load_data(spec.get("n_train"), spec.get("n_test"))
+        base = impl.split("-")[0]
+        kw: dict[str, Any] = {"seed": spec.get("seed", 0)}
+        if impl == "deepgrad-fit":
+            kw["api"] = "fit"
+        if spec.get("device", "cpu") != "cpu" and base in ("deepgrad", "torch"):
+            kw["device"] = spec["device"]
+        self.runner = RUNNERS[base](kind, self.data, **kw)
+        if base == "deepgrad":
+            self.info["accelerator"] = _deepgrad_accelerator()
+        self.rss_before = _proc_status("VmRSS")
+        self.epochs: list[dict[str, Any]] = []
+
+    def epoch(self) -> dict[str, Any]:
         with CpuWatch() as w:
-            loss = runner.epoch()
-        epochs.append({**w.sample.as_dict(), "loss": loss})
-        if spec.get("paired_gemm"):  # the GEMM ceiling right after this epoch
-            epochs[-1]["gemm_gflops"] = square_gemm_gflops(1024, 3)
-    hwm = _proc_status("VmHWM")
-    pred = runner.predict(data["Xte"])  # warm-up
-    k = spec.get("infer_reps", 3)
-    with CpuWatch() as w:  # one region of k passes: long enough for /proc/stat's 10 ms ticks
-        for _ in range(k):
-            pred = runner.predict(data["Xte"])
-    infer = [{**w.sample.as_dict(), "wall": w.sample.wall / k, "passes": k}]
-    acc = float(np.mean(pred == data["yte"]))
-    return {"epochs": epochs, "infer": infer, "accuracy": acc, "source": source,
-            "rss_before_mib": rss_before, "peak_rss_mib": hwm,
-            "n_train": len(data["Xtr"]), "n_test": len(data["Xte"]), **info}
+            loss = self.runner.epoch()
+        e = {**w.sample.as_dict(), "loss": loss}
+        if self.spec.get("paired_gemm"):  # the GEMM ceiling right after this epoch
+            e["gemm_gflops"] = square_gemm_gflops(1024, 3)
+        self.epochs.append(e)
+        return e
+
+    def finish(self) -> dict[str, Any]:
+        """Peak memory of the training, then inference timing and test accuracy."""
+        hwm = _proc_status("VmHWM")
+        runner, data = self.runner, self.data
+        pred = runner.predict(data["Xte"])  # warm-up
+        k = self.spec.get("infer_reps", 3)
+        with CpuWatch() as w:  # one region of k passes: long enough for /proc/stat's ticks
+            for _ in range(k):
+                pred = runner.predict(data["Xte"])
+        infer = [{**w.sample.as_dict(), "wall": w.sample.wall / k, "passes": k}]
+        acc = float(np.mean(pred == data["yte"]))
+        return {"epochs": self.epochs, "infer": infer, "accuracy": acc,
+                "source": self.source, "rss_before_mib": self.rss_before,
+                "peak_rss_mib": hwm, "n_train": len(data["Xtr"]),
+                "n_test": len(data["Xte"]), **self.info}
+
+
+def run_train(spec: dict[str, Any]) -> dict[str, Any]:
+    """All of a training run's epochs in a row, then ``finish`` (one worker on its own)."""
+    session = TrainSession(spec)
+    for _ in range(spec["epochs"]):
+        session.epoch()
+    return session.finish()
+
+
+def serve(spec: dict[str, Any]) -> None:
+    """Lockstep mode: set up, print READY, then obey ``epoch`` / ``finish`` lines on stdin."""
+    t0 = time.perf_counter()
+    session = TrainSession(spec)
+    print("READY", flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "epoch":
+            print("EPOCH " + json.dumps(session.epoch()), flush=True)
+        elif cmd == "finish":
+            res = session.finish()
+            res.update(spec=spec, process_wall=time.perf_counter() - t0, pid=os.getpid())
+            print("RESULT " + json.dumps(res), flush=True)
+            return
+        else:
+            raise SystemExit(f"bench.worker: unknown command {cmd!r}")
 
 
 def _deepgrad_accelerator() -> str:
@@ -167,6 +213,9 @@ def run_gemm(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
+    if sys.argv[1] == "--serve":
+        serve(json.loads(sys.argv[2]))
+        return
     spec = json.loads(sys.argv[1])
     t0 = time.perf_counter()
     res = run_gemm(spec) if spec["task"] == "gemm" else run_train(spec)
