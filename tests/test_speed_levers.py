@@ -7,6 +7,7 @@
 * After its first step, Adam allocates no new state or scratch arrays.
 * ``predict``, ``evaluate`` and a forward under ``no_grad`` build no graph: no op records
   inputs, no output gets a creator, and no op keeps arrays for a backward.
+* With numba installed, a training step takes the compiled Adam and ReLU kernels.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 import deepgrad as dg
-from deepgrad import nn
+from deepgrad import _accel, nn
 from deepgrad.autograd.function import Function
 from deepgrad.losses import cross_entropy
 
@@ -181,3 +182,30 @@ def test_no_op_caches_anything_under_no_grad(monkeypatch: pytest.MonkeyPatch):
         model(dg.tensor(X))
     _assert_no_graph(spy, allow=set())
 
+
+
+@pytest.mark.skipif(not _accel.available(), reason="numba is not installed")
+def test_training_step_takes_the_compiled_kernels(monkeypatch: pytest.MonkeyPatch):
+    """With numba installed, a float32 MLP step updates every parameter through the one-pass
+    Adam kernel and runs ReLU through its kernels (nothing falls back to the ufuncs, e.g.
+    because a gradient came out non-contiguous or in another dtype)."""
+    calls: dict[str, int] = {"adam": 0, "relu_forward": 0, "relu_backward": 0}
+    for name in calls:
+        original = getattr(_accel, name if name != "adam" else "adam_step")
+
+        def counting(*a: Any, _f: Any = original, _n: str = name, **k: Any) -> Any:
+            calls[_n] += 1
+            return _f(*a, **k)
+
+        monkeypatch.setattr(_accel, name if name != "adam" else "adam_step", counting)
+    model = nn.Sequential(nn.Linear(64, 128, rng=0), nn.ReLU(), nn.Linear(128, 32, rng=1),
+                          nn.ReLU(), nn.Linear(32, 3, rng=2))
+    opt = dg.optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((32, 64)).astype(np.float32), rng.integers(0, 3, 32)
+    loss = cross_entropy(model(dg.tensor(X)), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    assert calls["adam"] == len(list(model.parameters())) == 6
+    assert calls["relu_forward"] == calls["relu_backward"] == 1  # 32x128; 32x32 is too small
