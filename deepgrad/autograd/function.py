@@ -76,6 +76,7 @@ class Function:
     generation: int = 0
     needs_input_grad: tuple[bool, ...] = ()
     requires_grad: bool = False
+    _freed: bool = False  # set by release(): the graph behind this op is gone
 
     def forward(self, *xs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")

@@ -318,7 +318,7 @@ def _run_backward(root: Tensor, g: Any, retain_graph: bool) -> None:
     if root._creator is None:
         _accumulate_leaf(root, g, handed_out)
         return
-    if getattr(root._creator, "_freed", False):
+    if root._creator._freed:
         raise RuntimeError(_FREED)
     # Pending gradients of non-leaf tensors, keyed by the tensor's identity for the
     # duration of this one pass only (the tensors are alive: their creators hold them).
@@ -326,35 +326,38 @@ def _run_backward(root: Tensor, g: Any, retain_graph: bool) -> None:
     counter = itertools.count()
     heap: list[tuple[int, int, Any]] = [(-root._creator.generation, next(counter), root._creator)]
     queued = {id(root._creator)}
+    heappop, heappush = heapq.heappop, heapq.heappush
     while heap:
-        _, _, f = heapq.heappop(heap)
+        f = heappop(heap)[2]
         gys = []
         any_grad = False
-        for ref, (shape, dtype) in zip(f.outputs, f.output_meta, strict=True):
+        for ref, (shape, dtype) in zip(f.outputs, f.output_meta, strict=False):  # equal
             out = ref()
             entry = pending.pop(id(out), None) if out is not None else None
-            gy = None if entry is None else entry[1]
-            if gy is None:
+            if entry is None:
                 xp = get_array_module(*[t.data for t in f.inputs])
-                gy = xp.zeros(shape, dtype=dtype)
-            else:
-                any_grad = True
-                if out._retain_grad:
-                    _accumulate_leaf(out, gy, handed_out)
+                gys.append(xp.zeros(shape, dtype=dtype))
+                continue
+            any_grad = True
+            gy = entry[1]
+            if out._retain_grad:
+                _accumulate_leaf(out, gy, handed_out)
             gys.append(gy)
         if any_grad:
+            inputs = f.inputs
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
-            if len(gxs) != len(f.inputs):
+            if len(gxs) != len(inputs):
                 raise RuntimeError(
                     f"{type(f).__name__}.backward returned {len(gxs)} gradients "
-                    f"for {len(f.inputs)} inputs"
+                    f"for {len(inputs)} inputs"
                 )
-            for x, gx in zip(f.inputs, gxs, strict=True):
+            for x, gx in zip(inputs, gxs, strict=False):  # lengths checked above
                 if gx is None or not x.requires_grad:
                     continue
-                if gx.shape != x.data.shape:
+                data = x.data
+                if gx.shape != data.shape:
                     raise RuntimeError(
                         f"{type(f).__name__}.backward gave a gradient of shape "
                         f"{tuple(gx.shape)} for an input of shape {x.shape}"
@@ -363,16 +366,18 @@ def _run_backward(root: Tensor, g: Any, retain_graph: bool) -> None:
                 if creator is None:
                     _accumulate_leaf(x, gx, handed_out)
                     continue
-                if getattr(creator, "_freed", False):
+                if creator._freed:
                     raise RuntimeError(_FREED)
-                prev = pending.get(id(x))
-                if gx.dtype != x.data.dtype:
-                    gx = gx.astype(x.data.dtype)
+                if gx.dtype != data.dtype:
+                    gx = gx.astype(data.dtype)
                 # keep x alive with its gradient: f.release() below drops f's reference
-                pending[id(x)] = (x, gx if prev is None else prev[1] + gx)
-                if id(creator) not in queued:
-                    queued.add(id(creator))
-                    heapq.heappush(heap, (-creator.generation, next(counter), creator))
+                key = id(x)
+                prev = pending.get(key)
+                pending[key] = (x, gx if prev is None else prev[1] + gx)
+                key = id(creator)
+                if key not in queued:
+                    queued.add(key)
+                    heappush(heap, (-creator.generation, next(counter), creator))
         if not retain_graph:
             f.release()
 
