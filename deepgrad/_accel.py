@@ -4,10 +4,10 @@ NumPy's ufuncs each make a full pass over memory, and some (``np.maximum(x, 0)``
 scalar operand) do not even vectorize well. Adam's update costs about a dozen passes per
 parameter per step: as much time as all of a small MLP's matrix products. With numba
 installed (``pip install deepgrad[fast]``) the whole update is one SIMD loop over the
-elements (3-6x faster), and ReLU's forward (output and mask) and backward are one loop
-each (2-4x faster). Each kernel computes in the array's dtype with the same operations in
-the same order as the NumPy path it replaces, so both give the same numbers (the tests
-compare them to within one ulp).
+elements (3-6x faster); ReLU's forward (output and mask) and backward are one loop each
+(2-4x faster), and so is the 2x2 max-pool's backward. Each kernel computes in the array's
+dtype with the same operations in the same order as the NumPy path it replaces, so both
+give the same numbers (the tests compare them to within one ulp, or exactly).
 
 Used for C-contiguous NumPy float32/float64 arrays; anything else (CuPy arrays, other
 dtypes) takes the NumPy path. numba is imported (about 0.5 s once per process, more on the
@@ -39,6 +39,7 @@ __all__ = [
     "adam_step",
     "relu_forward",
     "relu_backward",
+    "maxpool2x2_backward",
 ]
 
 _kernels: dict[str, Any] | None = None
@@ -110,8 +111,23 @@ def _build(numba: Any, cache: bool) -> dict[str, Any]:
         for i in range(gy.size):
             gx[i] = gy[i] if mask[i] else 0
 
+    @jit
+    def maxpool2x2_backward_kernel(gy, idx, gx):  # pragma: no cover - compiled
+        # gy, idx: (P, OH, OW); gx: (P, 2 OH, 2 OW). Each window's gradient goes to its
+        # (first) maximum, offset idx = 2 i + j; every input pixel is written once.
+        for p in range(gy.shape[0]):
+            for oy in range(gy.shape[1]):
+                for ox in range(gy.shape[2]):
+                    g = gy[p, oy, ox]
+                    t = idx[p, oy, ox]
+                    gx[p, 2 * oy, 2 * ox] = g if t == 0 else 0
+                    gx[p, 2 * oy, 2 * ox + 1] = g if t == 1 else 0
+                    gx[p, 2 * oy + 1, 2 * ox] = g if t == 2 else 0
+                    gx[p, 2 * oy + 1, 2 * ox + 1] = g if t == 3 else 0
+
     return {"adam": adam_kernel, "relu": relu_kernel, "relu_mask": relu_mask_kernel,
-            "relu_backward": relu_backward_kernel}
+            "relu_backward": relu_backward_kernel,
+            "maxpool2x2_backward": maxpool2x2_backward_kernel}
 
 
 def available() -> bool:
@@ -249,4 +265,24 @@ def relu_backward(gy: np.ndarray, mask: np.ndarray) -> np.ndarray:
         gy = np.ascontiguousarray(gy)
     gx = np.empty_like(gy)
     kernels["relu_backward"](gy.reshape(-1), mask.reshape(-1), gx.reshape(-1))
+    return gx
+
+
+def maxpool2x2_backward(gy: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Max-pool backward for 2x2 windows at stride 2 tiling the image (no padding).
+
+    ``gy`` (N, C, OH, OW) float; ``idx`` (N, C, OH, OW) the offset ``2 i + j`` of each
+    window's first maximum. Returns the input gradient (N, C, 2 OH, 2 OW) in one pass
+    (1.5-1.8x faster than four compare-and-multiply passes).
+    """
+    kernels = _compile()
+    if kernels is None:
+        raise ImportError(f"compiled max-pool needs numba: {_error}")
+    if type(gy) is not np.ndarray or not gy.flags.c_contiguous:
+        gy = np.ascontiguousarray(gy)
+    n, c, oh, ow = gy.shape
+    gx = np.empty((n, c, 2 * oh, 2 * ow), dtype=gy.dtype)
+    kernels["maxpool2x2_backward"](gy.reshape(n * c, oh, ow),
+                                   np.ascontiguousarray(idx).reshape(n * c, oh, ow),
+                                   gx.reshape(n * c, 2 * oh, 2 * ow))
     return gx

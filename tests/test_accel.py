@@ -227,3 +227,31 @@ def test_kernels_compile_in_memory_when_nothing_can_cache_them(monkeypatch):
     F.adam_step(p, np.ones(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32),
                 step=1, lr=0.1, fused=True)
     np.testing.assert_allclose(p, 0.9, rtol=1e-6)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_maxpool_backward_gives_numpys_numbers(dtype, monkeypatch):
+    from deepgrad.autograd.ops.pool import MaxPool2d
+
+    _accel.available()  # loaded: arrays of 2,048+ elements take the kernels
+    rng = np.random.default_rng(0)
+    x = rng.integers(-3, 3, (4, 3, 32, 32)).astype(dtype)  # many ties: the first max wins
+    x[0, 0, :2, :2] = np.nan
+    gy = rng.standard_normal((4, 3, 16, 16)).astype(dtype)
+    out = []
+    calls = []
+    original = _accel.maxpool2x2_backward
+    monkeypatch.setattr(_accel, "maxpool2x2_backward",
+                        lambda g, i: calls.append(1) or original(g, i))
+    for numba_on in ("1", "0"):
+        monkeypatch.setenv("DEEPGRAD_NUMBA", numba_on)
+        f = MaxPool2d(2)
+        f.requires_grad = True
+        f.forward(x)
+        out.append(f.backward(gy))
+    assert calls == [1]  # the first pass took the kernel, the second the NumPy code
+    assert out[0].dtype == dtype
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(_accel.maxpool2x2_backward(np.asfortranarray(gy), f.idx),
+                                  out[1])

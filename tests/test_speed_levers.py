@@ -7,7 +7,8 @@
 * After its first step, Adam allocates no new state or scratch arrays.
 * ``predict``, ``evaluate`` and a forward under ``no_grad`` build no graph: no op records
   inputs, no output gets a creator, and no op keeps arrays for a backward.
-* With numba installed, a training step takes the compiled Adam and ReLU kernels.
+* With numba installed, a training step takes the compiled Adam, ReLU and 2x2 max-pool
+  backward kernels.
 """
 
 from __future__ import annotations
@@ -209,3 +210,16 @@ def test_training_step_takes_the_compiled_kernels(monkeypatch: pytest.MonkeyPatc
     opt.step()
     assert calls["adam"] == len(list(model.parameters())) == 6
     assert calls["relu_forward"] == calls["relu_backward"] == 1  # 32x128; 32x32 is too small
+
+
+@pytest.mark.skipif(not _accel.available(), reason="numba is not installed")
+def test_cnn_step_takes_the_compiled_maxpool_backward(monkeypatch: pytest.MonkeyPatch):
+    calls = []
+    original = _accel.maxpool2x2_backward
+    monkeypatch.setattr(_accel, "maxpool2x2_backward",
+                        lambda gy, idx: calls.append(gy.shape) or original(gy, idx))
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 16 * 16, 3, rng=1))
+    X = np.random.default_rng(0).standard_normal((8, 1, 32, 32)).astype(np.float32)
+    cross_entropy(model(dg.tensor(X)), np.arange(8) % 3).backward()
+    assert calls == [(8, 4, 16, 16)]

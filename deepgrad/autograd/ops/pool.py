@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import _accel
 from ...backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
@@ -120,6 +121,8 @@ class MaxPool2d(_Pool2d):
         xp = get_array_module(gy)
         shape = self.in_shape
         idx = self.idx
+        if self.k == (2, 2) and self._tiles(shape) and _accel.takes(gy):
+            return _accel.maxpool2x2_backward(gy, idx)  # one compiled pass (numba)
         overlap = self._overlap()
         gpad = self._grad_buffer(xp, shape, gy.dtype)
         for t, (rows, cols) in enumerate(self._offsets(gy.shape[2:])):
