@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             group = [{**spec, "seed": rep} for spec in group]
             late = time.perf_counter() - t0 > budget
             log = lambda m: print(m, flush=True)  # noqa: E731
-            if len(group) == 1:
+            if group[0]["task"] == "gemm":
                 results.append(run_with_retries(group[0], env, 0 if late else retries, log,
                                                 0.0 if late else max_wait))
             else:

@@ -130,6 +130,22 @@ def _build(numba: Any, cache: bool) -> dict[str, Any]:
             "maxpool2x2_backward": maxpool2x2_backward_kernel}
 
 
+def _require(what: str) -> dict[str, Any]:
+    """The kernels, or an ImportError saying that ``what`` needs numba and why it is missing."""
+    kernels = _compile()
+    if kernels is None:
+        raise ImportError(f"{what} needs numba: {_error}")
+    return kernels
+
+
+def _contiguous(a: Any) -> np.ndarray:
+    """``a`` as a C-contiguous ndarray: itself when it is one, else a copy (a NumPy scalar
+    from a 0-d result, or a strided view)."""
+    if type(a) is np.ndarray and a.flags.c_contiguous:
+        return a
+    return np.ascontiguousarray(a)
+
+
 def available() -> bool:
     """True when numba is importable (the compiled kernels can be used)."""
     return _compile() is not None
@@ -159,7 +175,7 @@ def auto_ready(size: int) -> bool:
 
 
 def auto_enabled() -> bool:
-    """Whether ``fused=None`` uses the compiled updates: not turned off by ``DEEPGRAD_NUMBA=0``."""
+    """Whether the automatic choice may use the kernels: not turned off by ``DEEPGRAD_NUMBA=0``."""
     return os.environ.get("DEEPGRAD_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
@@ -220,20 +236,16 @@ def adam_step(
     ``max_exp_avg_sq`` with amsgrad); the scalars are cast to their dtype first,
     so a float32 update stays float32 throughout.
     """
-    kernels = _compile()
-    if kernels is None:
-        raise ImportError(f"fused Adam needs numba: {_error}")
+    kernels = _require("fused Adam")
     dt = param.dtype.type
     bias_correction1 = 1.0 - beta1**step
     bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
     decay = 1.0 - lr * weight_decay if decoupled_weight_decay else 1.0
     wd = 0.0 if decoupled_weight_decay else weight_decay
     vmax = max_exp_avg_sq if amsgrad else exp_avg_sq
-    if type(grad) is not np.ndarray or not grad.flags.c_contiguous:
-        grad = np.ascontiguousarray(grad)  # a NumPy scalar (0-d result), or strided
     kernels["adam"](
-        param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-        vmax.reshape(-1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2),
+        param.reshape(-1), _contiguous(grad).reshape(-1), exp_avg.reshape(-1),
+        exp_avg_sq.reshape(-1), vmax.reshape(-1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2),
         dt(eps * bias_correction2_sqrt), dt(-lr * bias_correction2_sqrt / bias_correction1),
         dt(wd), dt(decay), bool(maximize), bool(amsgrad),
     )
@@ -242,11 +254,9 @@ def adam_step(
 def relu_forward(x: np.ndarray, mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """``max(x, 0)`` and, when ``mask``, the boolean ``x > 0``, in one pass.
 
-    ``x``: a C-contiguous NumPy float32/float64 array (see :func:`qualifies`).
+    ``x``: a C-contiguous NumPy float32/float64 array (see :func:`takes`).
     """
-    kernels = _compile()
-    if kernels is None:
-        raise ImportError(f"compiled ReLU needs numba: {_error}")
+    kernels = _require("compiled ReLU")
     y = np.empty_like(x)
     if not mask:
         kernels["relu"](x.reshape(-1), y.reshape(-1))
@@ -258,11 +268,8 @@ def relu_forward(x: np.ndarray, mask: bool) -> tuple[np.ndarray, np.ndarray | No
 
 def relu_backward(gy: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``gy`` where ``mask``, else 0 (``gy * mask`` in one pass, no bool-to-float cast)."""
-    kernels = _compile()
-    if kernels is None:
-        raise ImportError(f"compiled ReLU needs numba: {_error}")
-    if type(gy) is not np.ndarray or not gy.flags.c_contiguous:
-        gy = np.ascontiguousarray(gy)
+    kernels = _require("compiled ReLU")
+    gy = _contiguous(gy)
     gx = np.empty_like(gy)
     kernels["relu_backward"](gy.reshape(-1), mask.reshape(-1), gx.reshape(-1))
     return gx
@@ -275,14 +282,11 @@ def maxpool2x2_backward(gy: np.ndarray, idx: np.ndarray) -> np.ndarray:
     window's first maximum. Returns the input gradient (N, C, 2 OH, 2 OW) in one pass
     (1.5-1.8x faster than four compare-and-multiply passes).
     """
-    kernels = _compile()
-    if kernels is None:
-        raise ImportError(f"compiled max-pool needs numba: {_error}")
-    if type(gy) is not np.ndarray or not gy.flags.c_contiguous:
-        gy = np.ascontiguousarray(gy)
+    kernels = _require("compiled max-pool")
+    gy = _contiguous(gy)
     n, c, oh, ow = gy.shape
     gx = np.empty((n, c, 2 * oh, 2 * ow), dtype=gy.dtype)
     kernels["maxpool2x2_backward"](gy.reshape(n * c, oh, ow),
-                                   np.ascontiguousarray(idx).reshape(n * c, oh, ow),
+                                   _contiguous(idx).reshape(n * c, oh, ow),
                                    gx.reshape(n * c, 2 * oh, 2 * ow))
     return gx

@@ -281,13 +281,11 @@ def adam_step(
     Shape:
         every array argument shares the parameter's shape and dtype.
     """
+    if amsgrad and max_exp_avg_sq is None:  # before any state is touched, on either path
+        raise ValueError("adam_step: amsgrad=True needs a max_exp_avg_sq array")
     if fused is not False:
-        arrays = (param, grad, exp_avg, exp_avg_sq)
-        if amsgrad and max_exp_avg_sq is not None:
-            arrays += (max_exp_avg_sq,)
-        if _accel.qualifies(*arrays) and (fused or _accel.auto_ready(param.size)):
-            if amsgrad and max_exp_avg_sq is None:
-                raise ValueError("adam_step: amsgrad=True needs a max_exp_avg_sq array")
+        state = (exp_avg, exp_avg_sq, max_exp_avg_sq) if amsgrad else (exp_avg, exp_avg_sq)
+        if _accel.qualifies(param, grad, *state) and (fused or _accel.auto_ready(param.size)):
             _accel.adam_step(
                 param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step=step, lr=lr,
                 beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
@@ -317,8 +315,6 @@ def adam_step(
     xp.add(exp_avg_sq, t, out=exp_avg_sq)
     v = exp_avg_sq
     if amsgrad:
-        if max_exp_avg_sq is None:
-            raise ValueError("adam_step: amsgrad=True needs a max_exp_avg_sq array")
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         v = max_exp_avg_sq
     bias_correction1 = 1.0 - beta1**step
