@@ -39,20 +39,27 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _K_TANH = math.sqrt(2 / math.pi)
 
 
+def _cody_rational(t: Any, p: tuple[float, ...], q: tuple[float, ...]) -> tuple[Any, Any]:
+    """Numerator and denominator of Cody's rational approximation in ``t``, evaluated in
+    place by Horner's rule (``p`` has one coefficient more than ``q``)."""
+    n = len(q)
+    num = p[n] * t
+    den = t + q[0]
+    for i in range(n - 1):
+        num += p[i]
+        num *= t
+        if i:
+            den *= t
+            den += q[i]
+    den *= t
+    den += q[n - 1]
+    num += p[n - 1]
+    return num, den
+
+
 def _erf_small(x: Any) -> Any:
     """erf(x) for |x| <= 0.46875."""
-    z = x * x
-    num = _A[4] * z
-    den = z + _B[0]
-    for i in range(3):
-        num += _A[i]
-        num *= z
-        if i:
-            den *= z
-            den += _B[i]
-    den *= z
-    den += _B[3]
-    num += _A[3]
+    num, den = _cody_rational(x * x, _A, _B)
     num *= x
     return num / den
 
@@ -68,34 +75,14 @@ def _exp_neg_square(xp: Any, y: Any) -> Any:
 
 def _erfc_mid(xp: Any, y: Any) -> Any:
     """erfc(y) for 0.46875 < y <= 4."""
-    num = _C[8] * y
-    den = y + _D[0]
-    for i in range(7):
-        num += _C[i]
-        num *= y
-        if i:
-            den *= y
-            den += _D[i]
-    den *= y
-    den += _D[7]
-    num += _C[7]
+    num, den = _cody_rational(y, _C, _D)
     return num / den * _exp_neg_square(xp, y)
 
 
 def _erfc_tail(xp: Any, y: Any) -> Any:
     """erfc(y) for y > 4."""
     z = 1 / (y * y)
-    num = _P[5] * z
-    den = z + _Q[0]
-    for i in range(4):
-        num += _P[i]
-        num *= z
-        if i:
-            den *= z
-            den += _Q[i]
-    den *= z
-    den += _Q[4]
-    num += _P[4]
+    num, den = _cody_rational(z, _P, _Q)
     return (_SQRPI - z * num / den) / y * _exp_neg_square(xp, y)
 
 
