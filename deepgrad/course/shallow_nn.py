@@ -12,6 +12,7 @@ import copy
 import numpy as np
 
 from .deep_nn import ACTIVATIONS
+from .deep_nn import initialize_parameters as _two_layer_initialization
 from .numpy_basics import _as_float_labels, _safe_log, sigmoid
 
 __all__ = ["layer_sizes", "initialize_parameters", "forward_propagation", "compute_cost",
@@ -39,13 +40,8 @@ def initialize_parameters(n_x: int, n_h: int, n_y: int, seed: int | None = 2) ->
     Shape:
         W1: (n_h, n_x); b1: (n_h, 1); W2: (n_y, n_h); b2: (n_y, 1).
     """
-    if seed is not None:
-        np.random.seed(seed)
-    W1 = np.random.randn(n_h, n_x) * 0.01
-    b1 = np.zeros((n_h, 1))
-    W2 = np.random.randn(n_y, n_h) * 0.01
-    b2 = np.zeros((n_y, 1))
-    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    # the two-layer initialization of deep_nn, with this assignment's seed (2, not 1)
+    return _two_layer_initialization(n_x, n_h, n_y, seed)
 
 
 def forward_propagation(X: np.ndarray, parameters: dict, *, activation: str = "tanh"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from deepgrad.course.datasets import load_planar_dataset as _course_load_planar_dataset
 from deepgrad.data.datasets import (
     BUILTIN_DATASETS,
     make_circles,
@@ -14,24 +15,6 @@ from deepgrad.data.datasets import (
     make_spirals,
     make_xor,
 )
-
-
-def _course_load_planar_dataset():
-    """The course's generator, verbatim (global legacy generator, examples as columns)."""
-    np.random.seed(1)
-    m = 400
-    N = int(m / 2)
-    D = 2
-    X = np.zeros((m, D))
-    Y = np.zeros((m, 1), dtype="uint8")
-    a = 4
-    for j in range(2):
-        ix = range(N * j, N * (j + 1))
-        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + np.random.randn(N) * 0.2
-        r = a * np.sin(4 * t) + np.random.randn(N) * 0.2
-        X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
-        Y[ix] = j
-    return X.T, Y.T
 
 
 def test_planar_equals_course_generator():
