@@ -75,15 +75,16 @@ def test_non_contiguous_gradient_and_nan():
         np.testing.assert_array_max_ulp(np.nan_to_num(a), np.nan_to_num(b), maxulp=1)
 
 
-def _count_compiled(monkeypatch):
+def _spy(monkeypatch, name="adam_step"):
+    """Record the shape of the first argument of every call to ``_accel.<name>``."""
     calls = []
-    original = _accel.adam_step
+    original = getattr(_accel, name)
 
-    def counting(*a, **k):
+    def recording(*a, **k):
         calls.append(a[0].shape)
         return original(*a, **k)
 
-    monkeypatch.setattr(_accel, "adam_step", counting)
+    monkeypatch.setattr(_accel, name, recording)
     return calls
 
 
@@ -98,7 +99,7 @@ def _one_step(opt_kw, dtype=np.float32):
 @needs_numba
 def test_adam_uses_the_compiled_update_by_default(monkeypatch):
     _accel.available()  # loaded (as after any large parameter): small ones use it too
-    calls = _count_compiled(monkeypatch)
+    calls = _spy(monkeypatch)
     _one_step({})
     assert calls == [(3, 2)]
     _one_step({"fused": False})
@@ -137,7 +138,7 @@ def test_without_numba_adam_falls_back_and_fused_true_says_why(monkeypatch):
 def test_numba_is_loaded_only_for_a_large_parameter(monkeypatch):
     monkeypatch.setattr(_accel, "_kernels", None)  # as in a fresh process
     monkeypatch.setattr(_accel, "_error", None)
-    calls = _count_compiled(monkeypatch)
+    calls = _spy(monkeypatch)
     small = Param(np.ones(_accel.AUTO_MIN_SIZE - 1, np.float32))
     opt = optim.Adam([small])
     small.grad = np.ones_like(small.data)
@@ -190,22 +191,19 @@ def test_compiled_relu_gives_numpys_numbers(dtype):
 def test_relu_op_takes_the_kernel_for_large_arrays_only_before_numba_loads(monkeypatch):
     monkeypatch.setattr(_accel, "_kernels", None)  # as in a fresh process
     monkeypatch.setattr(_accel, "_error", None)
-    calls = []
-    original = _accel.relu_forward
-    monkeypatch.setattr(_accel, "relu_forward",
-                        lambda x, m: calls.append(x.size) or original(x, m))
+    calls = _spy(monkeypatch, "relu_forward")
     small = dg.tensor(np.ones(10, np.float32), requires_grad=True)
     dg.relu(small).sum().backward()
     assert calls == []
     big = dg.tensor(-np.ones(_accel.AUTO_MIN_SIZE, np.float32), requires_grad=True)
     y = dg.nn.ReLU()(big)
     y.sum().backward()
-    assert calls == [_accel.AUTO_MIN_SIZE]
+    assert calls == [(_accel.AUTO_MIN_SIZE,)]
     assert y.dtype == np.float32 and float(y.data.sum()) == 0.0
     np.testing.assert_array_equal(big.grad, np.zeros_like(big.data))
     monkeypatch.setenv("DEEPGRAD_NUMBA", "0")
     dg.nn.ReLU()(big)
-    assert calls == [_accel.AUTO_MIN_SIZE]
+    assert calls == [(_accel.AUTO_MIN_SIZE,)]
 
 
 @needs_numba
@@ -240,17 +238,14 @@ def test_compiled_maxpool_backward_gives_numpys_numbers(dtype, monkeypatch):
     x[0, 0, :2, :2] = np.nan
     gy = rng.standard_normal((4, 3, 16, 16)).astype(dtype)
     out = []
-    calls = []
-    original = _accel.maxpool2x2_backward
-    monkeypatch.setattr(_accel, "maxpool2x2_backward",
-                        lambda g, i: calls.append(1) or original(g, i))
+    calls = _spy(monkeypatch, "maxpool2x2_backward")
     for numba_on in ("1", "0"):
         monkeypatch.setenv("DEEPGRAD_NUMBA", numba_on)
         f = MaxPool2d(2)
         f.requires_grad = True
         f.forward(x)
         out.append(f.backward(gy))
-    assert calls == [1]  # the first pass took the kernel, the second the NumPy code
+    assert calls == [gy.shape]  # the first pass took the kernel, the second the NumPy code
     assert out[0].dtype == dtype
     np.testing.assert_array_equal(out[0], out[1])
     np.testing.assert_array_equal(_accel.maxpool2x2_backward(np.asfortranarray(gy), f.idx),
