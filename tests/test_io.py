@@ -188,3 +188,88 @@ def test_newer_version_and_mismatched_weights(tmp_path):
     _rewrite(path, pickled, add_object_array)
     with pytest.raises(ValueError, match=f"{pickled}: corrupt"):
         dg.load(pickled)
+
+
+# ---------------------------------------------------------------------------- state dicts
+def _bn_mlp(seed=0):
+    return nn.Sequential(nn.Linear(4, 8, rng=seed), nn.BatchNorm1d(8), nn.ReLU(),
+                         nn.Linear(8, 3, rng=seed + 1))
+
+
+def test_state_dict_roundtrip_and_load_state_dict(tmp_path):
+    model = _bn_mlp(0)
+    model[1].running_mean.data[...] = np.arange(8)
+    sd = model.state_dict()  # an OrderedDict
+    path = tmp_path / "sd.dg"
+    dg.save(sd, path)
+    out = dg.load(path)
+    assert type(out) is dict and list(out) == list(sd)
+    for k in sd:
+        assert out[k].dtype == sd[k].dtype and out[k].shape == sd[k].shape
+        np.testing.assert_array_equal(out[k], sd[k])
+    other = _bn_mlp(5)
+    other.load_state_dict(dg.load(path))
+    for a, b in zip(model.state_dict().values(), other.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with zipfile.ZipFile(path) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    assert manifest["kind"] == "state_dict" and manifest["format_version"] == 2
+    assert manifest["weights"] == list(sd)
+
+
+def test_state_dict_of_tensors_parameters_and_scalars(tmp_path):
+    sd = {"w": nn.Parameter(np.ones((2, 3), np.float32)), "t": dg.tensor([1.0, 2.0]),
+          "count": np.array(7), "scale": np.float64(0.5), "mask": np.array([True, False]),
+          "nested/name.weight": np.zeros((0, 4), np.float32)}
+    path = tmp_path / "sd.dg"
+    dg.save(sd, path)
+    out = dg.load(path)
+    assert list(out) == list(sd)
+    assert out["count"].shape == () and out["count"] == 7 and out["scale"].dtype == np.float64
+    assert out["w"].dtype == np.float32 and out["mask"].dtype == np.bool_
+    assert out["nested/name.weight"].shape == (0, 4)
+    np.testing.assert_array_equal(out["t"], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("sd,problem", [
+    ({1: np.zeros(2)}, "key 1 is not a string"),
+    ({"/etc/passwd": np.zeros(2)}, "key '/etc/passwd' is not a usable name"),
+    ({"../up": np.zeros(2)}, "key '../up' is not a usable name"),
+    ({"a/../../b": np.zeros(2)}, "key 'a/../../b' is not a usable name"),
+    ({"": np.zeros(2)}, "key '' is not a usable name"),
+    ({"w": [1.0, 2.0]}, "the value of 'w' is a list, not an array or tensor"),
+    ({"w": 3.0}, "the value of 'w' is a float, not an array or tensor"),
+    ({"w": np.array([{}], dtype=object)}, "the value of 'w' has dtype object, not numbers"),
+    ({"w": np.array(["a"])}, "the value of 'w' has dtype <U1, not numbers"),
+])
+def test_bad_state_dict_is_one_clear_error(tmp_path, sd, problem):
+    path = tmp_path / "sd.dg"
+    with pytest.raises(ValueError) as e:
+        dg.save({"ok": np.zeros(1), **sd}, path)
+    assert str(e.value).startswith(f"{path}: cannot save the state dict: {problem}")
+    assert not path.exists()
+
+
+def test_state_dict_file_is_not_a_model_and_other_objects_are_refused(tmp_path):
+    path = tmp_path / "sd.dg"
+    dg.save(mlp().state_dict(), path)
+    with pytest.raises(ValueError, match=f"^{path}: is a state dict, not a model"):
+        dg.io.load_checkpoint(path)
+    with pytest.raises(ValueError, match=f"^{path}: cannot save a list"):
+        dg.save([np.zeros(2)], path)
+    with pytest.raises(ValueError, match="saved with a model, not with a state dict"):
+        dg.save(mlp().state_dict(), path, epoch=3)
+
+
+def test_model_files_stay_version_1_and_files_without_kind_load(tmp_path):
+    path = tmp_path / "m.dg"
+    model = mlp()
+    dg.save(model, path)
+    with zipfile.ZipFile(path) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    assert manifest["format_version"] == 1 and manifest["kind"] == "model"
+    old = tmp_path / "old.dg"
+    _rewrite(path, old, lambda m, it: m.pop("kind"))
+    loaded = dg.load(old)
+    for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a, b)

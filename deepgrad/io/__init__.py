@@ -1,4 +1,5 @@
-"""Saving and loading models: one file, a JSON manifest and .npy weights, no pickle."""
+"""Saving and loading models and state dicts: one file, a JSON manifest and .npy arrays,
+no pickle; loading checks every size before it allocates."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.init import init_skipped, skip_init
 from ..nn.module import Module
 
 __all__ = ["register_module", "get_module_class", "module_to_config", "module_from_config"]
@@ -133,16 +134,36 @@ def module_to_config(module: Module) -> dict[str, Any]:
     }
 
 
+def _construct(cls: type[Module], name: str, args: list[Any], kwargs: dict[str, Any]) -> Module:
+    try:
+        return cls(*args, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"cannot rebuild layer {name} from its config: {e}") from e
+
+
 def module_from_config(config: dict[str, Any]) -> Module:
-    """Rebuild a layer (with fresh weights) from :func:`module_to_config`'s output."""
+    """Rebuild a layer (with fresh weights) from :func:`module_to_config`'s output.
+
+    Inside ``deepgrad.nn.init.skip_init()`` the layers get placeholders instead of weights;
+    a layer whose constructor fails so is then built normally (around the sub-layers
+    already built), so only its own weights are allocated.
+    """
     try:
         name = config["class"]
         args = config.get("args", [])
         kwargs = config.get("kwargs", {})
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"malformed layer config {config!r}") from e
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ValueError(f"malformed layer config {config!r}")
     cls = get_module_class(name)
-    try:
-        return cls(*[_decode(a) for a in args], **{k: _decode(v) for k, v in kwargs.items()})
-    except TypeError as e:
-        raise ValueError(f"cannot rebuild layer {name} from its config: {e}") from e
+    args = [_decode(a) for a in args]
+    kwargs = {k: _decode(v) for k, v in kwargs.items()}
+    if init_skipped():
+        try:
+            return cls(*args, **kwargs)
+        except Exception:  # retried below, where its real error shows
+            pass
+        with skip_init(False):
+            return _construct(cls, name, args, kwargs)
+    return _construct(cls, name, args, kwargs)

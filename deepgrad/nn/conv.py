@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..autograd.ops.conv import _pair, conv2d
 from ..autograd.tensor import Tensor
 from ..backend import get_default_dtype
@@ -76,9 +74,9 @@ class Conv2d(Module):
         self.init = init
         dtype = get_default_dtype()
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        self.weight = Parameter(np.zeros(shape, dtype=dtype))
+        self.weight = Parameter(_init.zeros(shape, dtype))
         if bias:
-            self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype))
+            self.bias = Parameter(_init.zeros(self.out_channels, dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(rng)

@@ -7,21 +7,120 @@ and Keras's names ("glorot_uniform", "he_normal", ...) are available through
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._random import as_generator
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, get_default_dtype
 
 __all__ = [
     "calculate_gain", "zeros_", "ones_", "constant_", "uniform_", "normal_", "small_random_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
     "lecun_uniform_", "lecun_normal_", "get_initializer", "INITIALIZERS", "reset_layer_",
+    "skip_init", "init_skipped", "placeholder", "is_placeholder", "empty", "zeros", "ones",
 ]
+
+_SKIP: contextvars.ContextVar[bool] = contextvars.ContextVar("deepgrad_skip_init", default=False)
+# the one-element arrays behind the placeholders, by id (entries vanish with the arrays)
+_PLACEHOLDER_BASES: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
+@contextlib.contextmanager
+def skip_init(enabled: bool = True) -> Iterator[None]:
+    """Build layers without allocating or initializing their parameters (a "meta" build).
+
+    Inside the block, the parameters and buffers that layers create (through
+    :func:`empty`, :func:`zeros`, :func:`ones`, ``Parameter(array)`` or ``register_buffer``)
+    are placeholders of the right shape and dtype that take no memory, and this module's
+    initializers do nothing. ``deepgrad.load`` builds a file's architecture this way to
+    check it against the stored arrays before allocating; it then gives each placeholder
+    its storage by assigning ``tensor.data``. ``skip_init(False)`` allocates again inside
+    an outer block.
+
+    Example:
+        >>> with skip_init():
+        ...     layer = Linear(20000, 60000)  # no memory used, no random numbers drawn
+        >>> layer.weight.shape, is_placeholder(layer.weight)
+        ((60000, 20000), True)
+    """
+    token = _SKIP.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _SKIP.reset(token)
+
+
+def init_skipped() -> bool:
+    """Whether the calling code runs inside :func:`skip_init`."""
+    return _SKIP.get()
+
+
+def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer):
+        return (int(shape),)
+    return tuple(int(n) for n in shape)
+
+
+def placeholder(shape: int | Sequence[int], dtype: Any = None) -> np.ndarray:
+    """An array of ``shape`` whose elements all share one value in memory (zero strides).
+
+    It stands for a parameter not yet allocated: it takes ``itemsize`` bytes whatever its
+    shape, and writes to it go to that one element.
+    """
+    one = np.zeros(1, dtype=get_default_dtype() if dtype is None else dtype)
+    shape = _shape(shape)
+    out = np.ndarray(shape, dtype=one.dtype, buffer=one, strides=(0,) * len(shape))
+    _PLACEHOLDER_BASES[id(one)] = one
+    return out
+
+
+def is_placeholder(x: Any) -> bool:
+    """Whether ``x`` (an array or a Tensor) is, or is a view of, a :func:`placeholder`."""
+    a = x.data if isinstance(x, Tensor) else x
+    while isinstance(a, np.ndarray):
+        if _PLACEHOLDER_BASES.get(id(a)) is a:
+            return True
+        a = a.base
+    return False
+
+
+def empty(shape: int | Sequence[int], dtype: Any = None) -> np.ndarray:
+    """``np.empty`` for a new parameter or buffer: a placeholder inside :func:`skip_init`."""
+    if _SKIP.get():
+        return placeholder(shape, dtype)
+    return np.empty(_shape(shape), dtype=get_default_dtype() if dtype is None else dtype)
+
+
+def zeros(shape: int | Sequence[int], dtype: Any = None) -> np.ndarray:
+    """``np.zeros`` for a new parameter or buffer: a placeholder inside :func:`skip_init`."""
+    if _SKIP.get():
+        return placeholder(shape, dtype)
+    return np.zeros(_shape(shape), dtype=get_default_dtype() if dtype is None else dtype)
+
+
+def ones(shape: int | Sequence[int], dtype: Any = None) -> np.ndarray:
+    """``np.ones`` for a new parameter or buffer: a placeholder inside :func:`skip_init`."""
+    if _SKIP.get():
+        return placeholder(shape, dtype)
+    return np.ones(_shape(shape), dtype=get_default_dtype() if dtype is None else dtype)
+
+
+def _skippable(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Make an in-place initializer do nothing inside :func:`skip_init`."""
+
+    @functools.wraps(fn)
+    def wrapper(tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return tensor if _SKIP.get() else fn(tensor, *args, **kwargs)
+
+    return wrapper
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
@@ -66,34 +165,40 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
 
 
+@_skippable
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0 (the course's bias initialization)."""
     tensor.data[...] = 0
     return tensor
 
 
+@_skippable
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1."""
     tensor.data[...] = 1
     return tensor
 
 
+@_skippable
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``."""
     tensor.data[...] = float(val)
     return tensor
 
 
+@_skippable
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: Any = None) -> Tensor:
     """Draw from U(a, b)."""
     return _fill(tensor, as_generator(rng).uniform(a, b, size=tensor.shape))
 
 
+@_skippable
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: Any = None) -> Tensor:
     """Draw from N(mean, std²)."""
     return _fill(tensor, as_generator(rng).normal(mean, std, size=tensor.shape))
 
 
+@_skippable
 def small_random_(tensor: Tensor, scale: float = 0.01, rng: Any = None) -> Tensor:
     """The course's initialization: ``randn(shape) * scale`` (scale 0.01)."""
     return _fill(tensor, as_generator(rng).standard_normal(tensor.shape) * scale)

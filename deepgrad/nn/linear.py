@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .._random import as_generator
 from ..autograd.ops.linear import linear
 from ..autograd.tensor import Tensor
@@ -53,9 +51,9 @@ class Linear(Module):
         self.out_features = int(out_features)
         self.init = init
         dt = get_default_dtype()
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))
+        self.weight = Parameter(_init.empty((self.out_features, self.in_features), dt))
         if bias:
-            self.bias = Parameter(np.empty((self.out_features,), dtype=dt))
+            self.bias = Parameter(_init.empty(self.out_features, dt))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(rng)
@@ -125,10 +123,10 @@ class Dense(Module):
         self.in_features = in_features
         dt = self._dtype_at_init
         gen = as_generator(self._rng)
-        self.weight = Parameter(np.empty((self.units, in_features), dtype=dt))
+        self.weight = Parameter(_init.empty((self.units, in_features), dt))
         _init.get_initializer(self.kernel_initializer)(self.weight, rng=gen)
         if self.use_bias:
-            self.bias = Parameter(np.empty((self.units,), dtype=dt))
+            self.bias = Parameter(_init.empty(self.units, dt))
             _init.get_initializer(self.bias_initializer)(self.bias, rng=gen)
 
     def get_config(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import numpy as np
 from .._config import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, get_default_dtype, to_device, to_numpy
+from .init import init_skipped, is_placeholder, placeholder
 from .parameter import Parameter
 
 __all__ = ["Module", "StateDictError"]
@@ -108,9 +109,13 @@ class Module:
 
     @staticmethod
     def _as_buffer(value: Any) -> Tensor | None:
-        if value is None or isinstance(value, Tensor):
-            return value
-        return Tensor(value if hasattr(value, "dtype") else np.asarray(value))
+        if value is None:
+            return None
+        if not isinstance(value, Tensor):
+            value = Tensor(value if hasattr(value, "dtype") else np.asarray(value))
+        if init_skipped() and isinstance(value.data, np.ndarray) and not is_placeholder(value):
+            value.data = placeholder(value.shape, value.dtype)  # skip_init(): no memory
+        return value
 
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
         """Register non-trainable state (e.g. running statistics) saved in state_dict."""

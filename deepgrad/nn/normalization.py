@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from ..autograd.ops.norm import batch_norm, layer_norm
 from ..autograd.tensor import Tensor
 from ..backend import get_default_dtype
+from . import init as _init
 from .module import Module
 from .parameter import Parameter
 
@@ -46,14 +45,14 @@ class _BatchNorm(Module):
         dtype = get_default_dtype()
         c = self.num_features
         if affine:
-            self.weight = Parameter(np.ones(c, dtype=dtype))
-            self.bias = Parameter(np.zeros(c, dtype=dtype))
+            self.weight = Parameter(_init.ones(c, dtype))
+            self.bias = Parameter(_init.zeros(c, dtype))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         track = track_running_stats
-        self.register_buffer("running_mean", Tensor(np.zeros(c, dtype=dtype)) if track else None)
-        self.register_buffer("running_var", Tensor(np.ones(c, dtype=dtype)) if track else None)
+        self.register_buffer("running_mean", Tensor(_init.zeros(c, dtype)) if track else None)
+        self.register_buffer("running_var", Tensor(_init.ones(c, dtype)) if track else None)
 
     def reset_running_stats(self) -> None:
         """Running mean back to 0 and running variance back to 1 (in place)."""
@@ -151,8 +150,8 @@ class LayerNorm(Module):
         self.elementwise_affine = bool(elementwise_affine)
         dtype = get_default_dtype()
         if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
-            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+            self.weight = Parameter(_init.ones(self.normalized_shape, dtype))
+            self.bias = Parameter(_init.zeros(self.normalized_shape, dtype))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
