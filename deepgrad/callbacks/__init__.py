@@ -3,7 +3,14 @@ schedules, CSV logging, NaN detection and the progress display."""
 
 from __future__ import annotations
 
-from .base import Callback, CallbackList, History, NonFiniteLossError, TerminateOnNaN
+from .base import (
+    Callback,
+    CallbackList,
+    History,
+    NonFiniteLossError,
+    TerminateOnNaN,
+    divergence_error,
+)
 from .monitors import (
     CSVLogger,
     EarlyStopping,
@@ -11,7 +18,7 @@ from .monitors import (
     ModelCheckpoint,
     ReduceLROnPlateau,
 )
-from .progress import ProgressBar
+from .progress import LoopProgress, ProgressBar
 
 __all__ = [
     "Callback",
@@ -24,5 +31,7 @@ __all__ = [
     "CSVLogger",
     "TerminateOnNaN",
     "NonFiniteLossError",
+    "divergence_error",
     "ProgressBar",
+    "LoopProgress",
 ]

@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["Callback", "CallbackList", "History", "TerminateOnNaN", "NonFiniteLossError"]
+__all__ = ["Callback", "CallbackList", "History", "TerminateOnNaN", "NonFiniteLossError",
+           "divergence_error"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -111,8 +112,9 @@ class History(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop with :class:`NonFiniteLossError` naming the epoch and batch when a batch loss
-    is NaN or infinite. ``fit`` adds it by default."""
+    """Stop with :class:`NonFiniteLossError` naming the epoch and batch when a logged batch
+    loss is NaN or infinite. ``fit`` makes the same check itself, before the metrics and
+    the optimizer step see the loss; this callback serves loops that only call hooks."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -124,8 +126,15 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            raise NonFiniteLossError(
-                f"training diverged: the loss is {loss} at epoch {self._epoch + 1}, batch "
-                f"{batch + 1}; lower the learning rate, standardize the inputs, or check the "
-                "data for NaN/inf"
-            )
+            raise divergence_error(loss, self._epoch, batch)
+
+
+def divergence_error(loss: float, epoch: int, batch: int, detail: str = ""
+                     ) -> NonFiniteLossError:
+    """The error for a non-finite training loss at 0-based ``epoch`` and ``batch`` (raised by
+    ``fit`` and :class:`TerminateOnNaN`); ``detail`` is appended (e.g. about the weights)."""
+    return NonFiniteLossError(
+        f"training diverged: the loss is {loss} at epoch {epoch + 1}, batch {batch + 1}; "
+        "lower the learning rate, standardize the inputs, or check the data for NaN/inf"
+        + (f"; {detail}" if detail else "")
+    )

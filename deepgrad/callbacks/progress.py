@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from .base import Callback
 
-__all__ = ["ProgressBar"]
+__all__ = ["ProgressBar", "LoopProgress", "check_verbose"]
 
 
 class ProgressBar(Callback):
@@ -88,3 +88,66 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def check_verbose(verbose: Any) -> None:
+    """Raise unless ``verbose`` is 0, 1, 2 or "auto" (Keras's values)."""
+    if verbose != "auto" and verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+
+
+class LoopProgress:
+    """The progress display of one pass of ``evaluate`` or ``predict``.
+
+    verbose "auto" (the default there): a bar on a terminal, nothing otherwise (so scripts
+    and captured output stay quiet); 1: a bar on a terminal, one line at the end otherwise;
+    2: one line at the end; 0: nothing. The bar goes to ``stream`` or stderr, the line to
+    ``stream`` or stdout.
+
+    Args:
+        verbose: 0, 1, 2 or "auto".
+        desc: what runs ("evaluate", "predict").
+        total: number of batches if known (the bar's length).
+        stream: where to write.
+        force_terminal: treat ``stream`` as a terminal (for tests).
+    """
+
+    def __init__(self, verbose: Any, desc: str, total: int | None = None,
+                 stream: TextIO | None = None, force_terminal: bool | None = None) -> None:
+        check_verbose(verbose)
+        self.desc, self.stream = desc, stream
+        terminal = force_terminal if force_terminal is not None else bool(
+            getattr(stream or sys.stderr, "isatty", lambda: False)())
+        self._bar: Any = None
+        self._line = verbose == 2 or (verbose == 1 and not terminal)
+        self._t0 = time.perf_counter()
+        self.steps = self.samples = 0
+        if verbose in (1, "auto") and terminal:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit="batch", file=stream or sys.stderr,
+                             leave=True, dynamic_ncols=True)
+
+    def update(self, size: int, logs: dict[str, float] | None = None) -> None:
+        """One batch of ``size`` examples done; ``logs`` (running loss, ...) for the bar."""
+        self.steps += 1
+        self.samples += int(size)
+        if self._bar is not None:
+            if logs:
+                self._bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            self._bar.update(1)
+
+    def close(self, logs: dict[str, float] | None = None) -> None:
+        """End of the pass: close the bar, or write the one line with the final ``logs``."""
+        dt = time.perf_counter() - self._t0
+        text = "".join(f" - {k}: {v:.4f}" for k, v in (logs or {}).items())
+        if self._bar is not None:
+            if text:
+                self._bar.set_postfix_str(text[3:], refresh=True)
+            self._bar.close()
+            self._bar = None
+        elif self._line:
+            out = self.stream or sys.stdout
+            out.write(f"{self.desc}: {self.samples} samples in {self.steps} batches - "
+                      f"{dt:.2f}s{text}\n")
+            out.flush()

@@ -17,6 +17,10 @@ __all__ = [
 ]
 
 
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
@@ -67,46 +71,103 @@ class BCEWithLogitsLoss(_Loss):
                 "pos_weight": None if pw is None else to_numpy(pw.data).tolist()}
 
 
-class CrossEntropyLoss(_Loss):
+def _class_axis(axis: int | None, ndim: int) -> int:
+    """The class axis: ``axis`` if given, else PyTorch's (1, or 0 for an unbatched (C,))."""
+    if axis is not None:
+        return axis
+    return 1 if ndim >= 2 else 0
+
+
+class _ClassLoss(_Loss):
+    """Options shared by CrossEntropyLoss and NLLLoss: weight (a buffer, as in torch),
+    ignore_index and the class axis."""
+
+    def __init__(self, reduction: str, axis: int | None, weight: Any,
+                 ignore_index: int) -> None:
+        super().__init__(reduction)
+        if weight is not None and not isinstance(weight, Tensor):
+            # a float array keeps its dtype (the loss casts it to the input's); lists get
+            # the default dtype
+            float_array = isinstance(weight, np.ndarray) and weight.dtype.kind == "f"
+            weight = np.asarray(weight, dtype=None if float_array else get_default_dtype())
+        if weight is not None and weight.ndim != 1:
+            raise ValueError(f"{type(self).__name__}: weight must be 1-D (one value per "
+                             f"class), got shape {tuple(weight.shape)}")
+        self.register_buffer("weight", weight)
+        self.ignore_index = int(ignore_index)
+        self.axis = None if axis is None else int(axis)
+
+    def get_config(self) -> dict[str, Any]:
+        w = self.weight
+        return {"reduction": self.reduction, "axis": self.axis, "ignore_index": self.ignore_index,
+                "weight": None if w is None else to_numpy(w.data).tolist()}
+
+    def extra_repr(self) -> str:
+        ls = getattr(self, "label_smoothing", 0.0)
+        return super().extra_repr() + (f", label_smoothing={ls}" if ls else "") + (
+            f", ignore_index={self.ignore_index}" if self.ignore_index != -100 else "") + (
+            f", axis={self.axis}" if self.axis is not None else "")
+
+
+class CrossEntropyLoss(_ClassLoss):
     """Softmax cross-entropy on logits with integer or probability targets (see
-    ``losses.cross_entropy``).
+    ``losses.cross_entropy``), in PyTorch's layout: classes along dimension 1.
 
     Args:
         reduction: "mean", "sum" or "none".
         label_smoothing: ε in [0, 1), as PyTorch.
-        axis: the class axis; -1 by default, 1 for PyTorch's (N, C, d1, ...) layout.
+        axis: the class axis; None (default) is PyTorch's: 1 for inputs of two or more
+            dimensions, 0 for one unbatched example. -1 gives Keras's classes-last layout.
+        weight: optional (C,) weight of each class (a buffer, as in torch).
+        ignore_index: label value that adds nothing to the loss or the mean (torch's -100).
 
     Shape:
-        input (N, C) logits, target (N,) labels or (N, C) probabilities -> scalar or (N,).
+        input (N, C) or (N, C, d1, ...) logits, or (C,); target (N,) / (N, d1, ...) labels
+        (a 0-d label for (C,)), or probabilities of the input's shape -> scalar, or the
+        target's batch shape for "none".
     """
 
     def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0,
-                 axis: int = -1) -> None:
-        super().__init__(reduction)
+                 axis: int | None = None, *, weight: Any = None,
+                 ignore_index: int = -100) -> None:
+        super().__init__(reduction, axis, weight, ignore_index)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1), got "
                              f"{label_smoothing}")
         self.label_smoothing = float(label_smoothing)
-        self.axis = int(axis)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.cross_entropy(input, target, self.label_smoothing, self.reduction, self.axis)
+        return F.cross_entropy(input, target, self.label_smoothing, self.reduction,
+                               _class_axis(self.axis, np.ndim(_data(input))),
+                               weight=self.weight, ignore_index=self.ignore_index)
 
-    def extra_repr(self) -> str:
-        return super().extra_repr() + (
-            f", label_smoothing={self.label_smoothing}" if self.label_smoothing else "") + (
-            f", axis={self.axis}" if self.axis != -1 else "")
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
-class NLLLoss(_Loss):
-    """Negative log-likelihood on log-probabilities (see ``losses.nll_loss``).
+class NLLLoss(_ClassLoss):
+    """Negative log-likelihood on log-probabilities (see ``losses.nll_loss``), in PyTorch's
+    layout: classes along dimension 1.
+
+    Args:
+        reduction: "mean" (divided by the summed target weights), "sum" or "none".
+        axis: the class axis; None (default) is PyTorch's (1, or 0 for a (C,) input).
+        weight: optional (C,) weight of each class (a buffer, as in torch).
+        ignore_index: label value that adds nothing to the loss or the mean (torch's -100).
 
     Shape:
-        input (N, C) log-probabilities, target (N,) labels -> scalar, or (N,) for "none".
+        input (N, C) or (N, C, d1, ...) log-probabilities, or (C,); target (N,) /
+        (N, d1, ...) labels (0-d for (C,)) -> scalar, or the target's shape for "none".
     """
 
+    def __init__(self, reduction: str = "mean", axis: int | None = None, *,
+                 weight: Any = None, ignore_index: int = -100) -> None:
+        super().__init__(reduction, axis, weight, ignore_index)
+
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.nll_loss(input, target, self.reduction)
+        return F.nll_loss(input, target, self.reduction,
+                          _class_axis(self.axis, np.ndim(_data(input))),
+                          weight=self.weight, ignore_index=self.ignore_index)
 
 
 class MSELoss(_Loss):

@@ -9,8 +9,16 @@ Tensor operators.
 from __future__ import annotations
 
 from ..nn.module import Module
-from .compile import LOSS_NAMES, OPTIMIZER_NAMES, LossSpec, resolve_loss, resolve_optimizer
-from .trainer import NotCompiledError, compile, evaluate, fit, predict, predict_classes
+from .compile import (
+    LOSS_NAMES,
+    OPTIMIZER_NAMES,
+    LossSpec,
+    NotCompiledError,
+    resolve_loss,
+    resolve_optimizer,
+)
+from .evaluation import evaluate, predict, predict_classes
+from .trainer import compile, fit
 
 __all__ = [
     "compile", "fit", "evaluate", "predict", "predict_classes", "NotCompiledError",

@@ -17,7 +17,7 @@ from ..nn.container import Sequential
 from ..nn.module import Module
 
 __all__ = ["LossSpec", "resolve_loss", "resolve_optimizer", "final_activation", "LOSS_NAMES",
-           "OPTIMIZER_NAMES"]
+           "OPTIMIZER_NAMES", "NotCompiledError", "compiled_spec", "loss_and_outputs"]
 
 _LOSS_ALIASES = {
     "binary_crossentropy": "binary",
@@ -64,13 +64,18 @@ class LossSpec:
     fn: Callable[[Any, Any], Any]
 
     def describe(self) -> str:
-        """One line saying which loss and which form (fused on logits or not) is used."""
+        """One line saying which loss and which form is used: fused with the final
+        activation, on logits, as NLL on log-probabilities, or on clipped probabilities."""
         if self.kind == "custom":
             return f"loss: {self.name} (user function, on the model's outputs)"
         if self.kind in ("regression",):
             return f"loss: {self.name}"
-        form = ("fused with the final " + self.head if self.head else "on logits") \
-            if self.from_logits else "on probabilities (clipped)"
+        if self.from_logits:
+            form = f"fused with the final {self.head}" if self.head else "on logits"
+        elif self.head == "log_softmax":
+            form = "negative log-likelihood on the final log_softmax's log-probabilities"
+        else:
+            form = "on probabilities (clipped)"
         return f"loss: {self.name}, {form}"
 
     def probabilities(self, out: Any) -> Any:
@@ -123,6 +128,35 @@ def _forward_without_head(m: Any, x: Any) -> Any:
     raise TypeError(f"cannot separate the final activation of {type(m).__name__}")
 
 
+def _soft_nll(logp: Any, q: Any) -> Any:
+    """Cross-entropy of probability (one-hot) targets with log-probabilities: mean -Σ q log p.
+
+    Shape:
+        logp: (N, C); q: (N, C) -> scalar.
+    """
+    return -(logp * q).sum(axis=-1).mean()
+
+
+class NotCompiledError(RuntimeError):
+    """fit/evaluate was called before compile()."""
+
+
+def compiled_spec(model: Module) -> LossSpec:
+    """The model's LossSpec; NotCompiledError if ``compile`` was not called."""
+    spec = getattr(model, "_loss_spec", None)
+    if spec is None:
+        raise NotCompiledError(
+            "the model is not compiled: call model.compile(optimizer=..., loss=...) first"
+        )
+    return spec
+
+
+def loss_and_outputs(spec: LossSpec, model: Module, x: Any, y: Any) -> tuple[Any, Any]:
+    """The loss of ``model`` on ``x`` against ``y``, and the outputs it was computed on."""
+    out = forward_logits(model, x, spec.head if spec.from_logits else None)
+    return spec.fn(out, y), out
+
+
 def resolve_loss(loss: Any, model: Module, from_logits: bool | None = None) -> LossSpec:
     """A LossSpec from a name (Keras or PyTorch style) or a callable ``fn(outputs, y)``."""
     head = final_activation(model)
@@ -147,7 +181,7 @@ def resolve_loss(loss: Any, model: Module, from_logits: bool | None = None) -> L
     if head == "sigmoid":
         raise ValueError(f"{loss} with a model ending in sigmoid: use Softmax (or logits)")
     if head == "log_softmax":
-        return LossSpec(loss, key, head, False, L.nll_loss)
+        return LossSpec(loss, key, head, False, L.nll_loss if key == "sparse" else _soft_nll)
     logits = True if head == "softmax" else (from_logits if from_logits is not None else True)
     if logits:
         return LossSpec(loss, key, head, True, L.cross_entropy)

@@ -1,28 +1,36 @@
-"""compile / fit / evaluate / predict for any Module, the Keras way, on deepgrad's engine."""
+"""compile / fit for any Module, the Keras way, on deepgrad's engine (evaluate and predict
+are in :mod:`.evaluation`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._config import no_grad
 from ..autograd.tensor import Tensor
-from ..backend import get_default_dtype, to_device, to_numpy
-from ..callbacks import Callback, CallbackList, History, ProgressBar, TerminateOnNaN
+from ..backend import to_device, to_numpy
+from ..callbacks import Callback, CallbackList, History, ProgressBar, divergence_error
+from ..callbacks.progress import check_verbose
 from ..data import ArrayDataset, DataLoader
 from ..metrics import get_metric
 from ..nn.module import Module
-from .compile import LossSpec, forward_logits, resolve_loss, resolve_optimizer
-from .validation import as_numeric_array, check_finite, check_lengths, check_targets
+from .compile import (
+    LossSpec,
+    NotCompiledError,
+    compiled_spec,
+    loss_and_outputs,
+    resolve_loss,
+    resolve_optimizer,
+)
+from .evaluation import check_steps, evaluate, evaluate_batches, predict, predict_classes
+from .inputs import BatchChecker, Batches, array_batches, is_batches, model_device, prepare_xy
+from .validation import first_nonfinite_parameter
 
 __all__ = ["compile", "fit", "evaluate", "predict", "predict_classes", "NotCompiledError"]
-
-
-class NotCompiledError(RuntimeError):
-    """fit/evaluate was called before compile()."""
 
 
 def compile(  # noqa: A001 - Keras's name
@@ -65,63 +73,149 @@ def compile(  # noqa: A001 - Keras's name
     return model
 
 
-def _spec(model: Module) -> LossSpec:
-    spec = getattr(model, "_loss_spec", None)
-    if spec is None:
-        raise NotCompiledError(
-            "the model is not compiled: call model.compile(optimizer=..., loss=...) first"
-        )
-    return spec
+def _check_fit_args(epochs: int, initial_epoch: int, batch_size: int | None,
+                    validation_split: float, steps_per_epoch: int | None, verbose: Any) -> None:
+    if epochs < 1 or initial_epoch < 0:
+        raise ValueError(f"epochs must be >= 1 and initial_epoch >= 0, got {epochs}, "
+                         f"{initial_epoch}")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    check_steps(steps_per_epoch, "steps_per_epoch")
+    check_verbose(verbose)
 
 
-def _probe(model: Module, X: np.ndarray, name: str = "X") -> tuple[int, ...]:
-    """Run the model on one example to check the input shape and learn the output shape."""
-    was = model.training
-    model.eval()
-    device = _device(model)
-    try:
-        with no_grad():
-            out = model(Tensor(to_device(X[:1], device)))
-    except ValueError as e:
-        raise ValueError(f"{name} (shape {X.shape}) doesn't fit the model: {e}") from None
-    finally:
-        model.train(was)
-    return tuple(out.shape)
+def _split_tail(Xa: Any, ya: Any, validation_split: float) -> tuple[Any, Any, Any]:
+    """(X_train, y_train, (X_val, y_val)): the last ``validation_split`` held out."""
+    n_val = int(math.floor(len(Xa) * validation_split))
+    if n_val < 1 or n_val >= len(Xa):
+        raise ValueError(f"validation_split={validation_split} leaves no training or "
+                         f"validation data for {len(Xa)} samples")
+    return Xa[:-n_val], ya[:-n_val], (Xa[-n_val:], ya[-n_val:])
 
 
-def _prepare(model: Module, X: Any, y: Any, spec: LossSpec, xname: str = "X",
-             yname: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    dtype = _param_dtype(model)
-    Xa = as_numeric_array(X, xname, float_dtype=dtype)
-    check_finite(Xa, xname)
-    ya = as_numeric_array(y, yname)
-    check_finite(ya, yname)
-    check_lengths(Xa, ya, xname, yname)
-    out_shape = _probe(model, Xa, xname)
-    n_out = int(np.prod(out_shape[1:])) if len(out_shape) > 1 else 1
-    ya = check_targets(ya, spec.kind, n_out, spec.name, out_shape, yname)
-    if ya.dtype.kind in "biu" and spec.kind in ("binary", "categorical", "regression"):
-        ya = ya.astype(dtype)
-    elif ya.dtype.kind == "f" and ya.dtype != dtype:
-        ya = ya.astype(dtype)
-    return Xa, ya
+def _training_data(model: Module, spec: LossSpec, x: Any, y: Any, batch_size: int | None,
+                   shuffle: bool, seed: int | None, validation_split: float,
+                   steps: int | None, n_epochs: int) -> tuple[Batches, Any, int | None, Any]:
+    """(batches, per-batch checker or None, samples, split-off validation arrays or None)."""
+    if not is_batches(x):
+        Xa, ya = prepare_xy(model, spec, x, y)
+        val = None
+        if validation_split > 0:
+            Xa, ya, val = _split_tail(Xa, ya, validation_split)
+        loader = DataLoader(ArrayDataset(Xa, ya), batch_size=batch_size, shuffle=shuffle,
+                            seed=seed)
+        return Batches(loader, steps, cycle=True), None, len(Xa), val
+    if y is not None:
+        raise ValueError("y must be None when x is a DataLoader or an iterable of (x, y) "
+                         "batches: the targets come with each batch")
+    if validation_split > 0:
+        raise ValueError("validation_split needs arrays; with a loader, pass "
+                         "validation_data (another loader, or (X_val, y_val))")
+    train = Batches(x, steps, cycle=True)
+    if train.one_shot and steps is None and n_epochs > 1:
+        raise ValueError(
+            f"x is a one-shot iterator (a generator): it would be used up by the first of "
+            f"{n_epochs} epochs; pass a re-iterable (a DataLoader, a list of batches) or "
+            "steps_per_epoch=... (each epoch then draws that many batches from it)")
+    check = BatchChecker(model, spec, "x")
+    try:  # builds lazy layers before the optimizer collects the parameters
+        check(train.peek(), 0)
+    except StopIteration:
+        raise ValueError("x yielded no batches") from None
+    samples = len(x.dataset) if isinstance(x, DataLoader) else None
+    return train, check, samples, None
 
 
-def _param_dtype(model: Module) -> np.dtype:
-    for p in model.parameters():
-        return p.dtype
-    return get_default_dtype()
+def _validation(model: Module, spec: LossSpec, data: Any, split: Any,
+                batch_size: int | None, n_epochs: int
+                ) -> Callable[[], Iterator[tuple[Any, Any]]] | None:
+    """A function giving the checked batches of one validation pass, or None."""
+    if data is None and split is None:
+        return None
+    if data is not None and is_batches(data):
+        src = Batches(data)
+        if src.one_shot and n_epochs > 1:
+            raise ValueError("validation_data is a one-shot iterator (a generator): it would "
+                             "be used up by the first epoch; pass a DataLoader or a list")
+        check = BatchChecker(model, spec, "validation_data")
+        return lambda: check.map(src.epoch())
+    if split is None:
+        if not isinstance(data, tuple | list) or len(data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val), a DataLoader "
+                             "or an iterable of (x, y) batches")
+        split = prepare_xy(model, spec, data[0], data[1], "X_val", "y_val")
+    Xv, yv = split
+    return lambda: array_batches(Xv, yv, batch_size or len(Xv))
 
 
-def _device(model: Module) -> str:
-    for p in model.parameters():
-        return p.device
-    return "cpu"
+def _weights_note(model: Module) -> str:
+    name = first_nonfinite_parameter(model)
+    if name is None:
+        return "the model keeps its weights from before this batch, all finite"
+    return (f"the weights were already not finite (first: {name!r}): an earlier update "
+            "overflowed")
 
 
-def _loss_value(spec: LossSpec, model: Module, xb: Tensor, yb: Any) -> tuple[Tensor, Tensor]:
-    out = forward_logits(model, xb, spec.head if spec.from_logits else None)
-    return spec.fn(out, yb), out
+def _train_step(model: Module, spec: LossSpec, xt: Tensor, yt: Any, epoch: int,
+                b: int) -> tuple[float, Tensor]:
+    """One gradient step; a non-finite loss raises before the optimizer (or a metric) sees it."""
+    opt = model.optimizer
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is reported below
+        loss, out = loss_and_outputs(spec, model, xt, yt)
+        lv = float(loss.item())
+        if not math.isfinite(lv):
+            raise divergence_error(lv, epoch, b, _weights_note(model))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return lv, out
+
+
+def _train_epoch(model: Module, spec: LossSpec, batches: Iterator[tuple[Any, Any]],
+                 cbs: CallbackList, epoch: int, streams: list[Any]) -> dict[str, float] | None:
+    """Train one epoch; its logs (loss and metrics), or None if no batch came."""
+    device = model_device(model)
+    total, count = 0.0, 0
+    for b, (xb, yb) in enumerate(batches):
+        cbs.on_train_batch_begin(b)
+        lv, out = _train_step(model, spec, Tensor(to_device(xb, device)),
+                              to_device(yb, device), epoch, b)
+        n = len(xb)
+        total += lv * n
+        count += n
+        if streams:
+            with no_grad():
+                probs = to_numpy(spec.probabilities(out.detach()).data)
+            for s in streams:
+                s.update(yb, probs)
+        cbs.on_train_batch_end(b, {"loss": lv, "size": n})
+        if model.stop_training:
+            break
+    if count == 0:
+        return None
+    logs = {"loss": total / count}
+    for m, s in zip(model._metric_fns, streams, strict=True):
+        logs[m.name] = float(s.result())
+    return logs
+
+
+def _run_epoch(model: Module, spec: LossSpec, train: Batches, check: BatchChecker | None,
+               cbs: CallbackList, epoch: int, streams: list[Any]) -> dict[str, float] | None:
+    model.train()
+    for s in streams:
+        s.reset()
+    cbs.on_epoch_begin(epoch)
+    batches = train.epoch() if check is None else check.map(train.epoch())
+    logs = _train_epoch(model, spec, batches, cbs, epoch, streams)
+    if train.exhausted:
+        warnings.warn("fit: the input ran out of data; training stops. Make sure it can "
+                      "give steps_per_epoch * epochs batches", stacklevel=4)
+        model.stop_training = True
+    elif logs is None:
+        raise ValueError(f"x yielded no batches in epoch {epoch + 1}")
+    return logs
 
 
 def fit(
@@ -130,70 +224,63 @@ def fit(
     y: Any = None,
     epochs: int = 1,
     batch_size: int | None = 32,
-    validation_data: tuple[Any, Any] | None = None,
+    validation_data: Any = None,
     validation_split: float = 0.0,
     shuffle: bool = True,
     seed: int | None = None,
     callbacks: Sequence[Callback] | None = None,
-    verbose: int = 1,
+    verbose: int | str = 1,
     initial_epoch: int = 0,
     device: str | None = None,
+    steps_per_epoch: int | None = None,
 ) -> History:
     """Train the compiled model (Keras's ``fit``); returns the History.
 
     Args:
-        X, y: training inputs (batch first) and targets.
+        X, y: training inputs (batch first) and targets; or ``X`` a DataLoader, or any
+            iterable of ``(x, y)`` batches (a list, a generator), and ``y`` None. Each
+            batch is checked as arrays are; ``batch_size``, ``shuffle`` and ``seed`` then
+            belong to the loader and are ignored here.
         epochs: index of the last epoch (training runs epochs ``initial_epoch..epochs-1``).
         batch_size: examples per gradient step; ``None`` is full-batch gradient descent
             (the course's algorithm), 1 is stochastic gradient descent.
-        validation_data: ``(X_val, y_val)``, evaluated in eval mode after each epoch.
-        validation_split: fraction of the (unshuffled) training data, taken from the end,
+        validation_data: ``(X_val, y_val)``, a DataLoader or an iterable of batches,
+            evaluated in eval mode after each epoch.
+        validation_split: fraction of the (unshuffled) training arrays, taken from the end,
             held out for validation.
         shuffle: reshuffle the training data each epoch (seeded by ``seed``).
-        callbacks: Callback instances; History and TerminateOnNaN are always added.
-        verbose: 0 silent, 1 progress bar on a terminal (a line per epoch otherwise),
-            2 a line per epoch.
+        callbacks: Callback instances; History is always added.
+        verbose: 0 silent, 1 or "auto" progress bar on a terminal (a line per epoch
+            otherwise), 2 a line per epoch.
         initial_epoch: epoch to resume from (after loading a checkpoint).
         device: move the model there first ("cpu", "cuda"); batches follow the model.
+        steps_per_epoch: batches per epoch (None: one pass). Each epoch continues where
+            the last stopped; needed for a one-shot iterator over several epochs.
+
+    A NaN or infinite batch loss raises NonFiniteLossError naming the epoch and batch
+    before the optimizer step, so the model keeps the weights that produced it.
 
     Returns:
         History: ``history.history`` has ``loss`` and each metric, with ``val_``
         versions when validating; ``history.batch_losses`` the cost of every iteration.
     """
-    spec = _spec(model)
+    spec = compiled_spec(model)
     if device is not None:
         model.to(device)
-    if epochs < 1 or initial_epoch < 0:
-        raise ValueError(f"epochs must be >= 1 and initial_epoch >= 0, got {epochs}, "
-                         f"{initial_epoch}")
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-    Xa, ya = _prepare(model, X, y, spec)
-    val = None
-    if validation_data is not None:
-        if len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        val = _prepare(model, validation_data[0], validation_data[1], spec, "X_val", "y_val")
-    elif validation_split > 0:
-        n_val = int(math.floor(len(Xa) * validation_split))
-        if n_val < 1 or n_val >= len(Xa):
-            raise ValueError(f"validation_split={validation_split} leaves no training or "
-                             f"validation data for {len(Xa)} samples")
-        val = (Xa[-n_val:], ya[-n_val:])
-        Xa, ya = Xa[:-n_val], ya[:-n_val]
-
+    _check_fit_args(epochs, initial_epoch, batch_size, validation_split, steps_per_epoch,
+                    verbose)
+    n_epochs = epochs - initial_epoch
+    train, check, samples, split = _training_data(model, spec, X, y, batch_size, shuffle,
+                                                  seed, validation_split, steps_per_epoch,
+                                                  n_epochs)
+    val = _validation(model, spec, validation_data, split, batch_size, n_epochs)
     if model.optimizer is None:
         model.optimizer = resolve_optimizer(model._optimizer_arg, list(model.parameters()))
-    opt = model.optimizer
-    device = _device(model)
-    loader = DataLoader(ArrayDataset(Xa, ya), batch_size=batch_size, shuffle=shuffle, seed=seed)
     history = History()
-    cbs = CallbackList([history, TerminateOnNaN(), *(callbacks or []),
-                        ProgressBar(verbose)])
+    verbose = 1 if verbose == "auto" else verbose
+    cbs = CallbackList([history, *(callbacks or []), ProgressBar(verbose)])
     cbs.set_model(model)
-    cbs.set_params({"epochs": epochs, "steps": len(loader), "samples": len(Xa),
+    cbs.set_params({"epochs": epochs, "steps": train.length(), "samples": samples,
                     "batch_size": batch_size, "verbose": verbose,
                     "metrics": [m.name for m in model._metric_fns]})
     model.stop_training = False
@@ -202,117 +289,16 @@ def fit(
     was_training = model.training
     cbs.on_train_begin()
     for epoch in range(initial_epoch, epochs):
-        model.train()
-        for s in streams:
-            s.reset()
-        cbs.on_epoch_begin(epoch)
-        total, count = 0.0, 0
-        for b, (xb, yb) in enumerate(loader):
-            cbs.on_train_batch_begin(b)
-            xt = Tensor(to_device(xb, device))
-            yt = to_device(yb, device)
-            with np.errstate(over="ignore", invalid="ignore"):  # TerminateOnNaN reports it
-                loss, out = _loss_value(spec, model, xt, yt)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            lv = float(loss.item())
-            n = len(xb)
-            total += lv * n
-            count += n
-            logs: dict[str, float] = {"loss": lv, "size": n}
-            if streams:
-                with no_grad():
-                    probs = to_numpy(spec.probabilities(out.detach()).data)
-                for s in streams:
-                    s.update(yb, probs)
-            cbs.on_train_batch_end(b, logs)
-            if model.stop_training:
-                break
-        logs = {"loss": total / max(count, 1)}
-        for m, s in zip(model._metric_fns, streams, strict=True):
-            logs[m.name] = float(s.result())
+        logs = _run_epoch(model, spec, train, check, cbs, epoch, streams)
+        if logs is None:
+            break
         if val is not None:
-            vl = _evaluate_arrays(model, spec, val[0], val[1], batch_size or len(val[0]))
+            vl = evaluate_batches(model, spec, val(), f"validation after epoch {epoch + 1}")
             logs.update({f"val_{k}": v for k, v in vl.items()})
-        logs["lr"] = float(opt.param_groups[0]["lr"])
+        logs["lr"] = float(model.optimizer.param_groups[0]["lr"])
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     cbs.on_train_end()
     model.train(was_training)
     return history
-
-
-def _evaluate_arrays(model: Module, spec: LossSpec, X: np.ndarray, y: np.ndarray,
-                     batch_size: int) -> dict[str, float]:
-    was = model.training
-    model.eval()
-    device = _device(model)
-    streams = [m.streaming() for m in model._metric_fns]
-    total, count = 0.0, 0
-    try:
-        with no_grad():
-            for i in range(0, len(X), batch_size):
-                xb, yb = X[i : i + batch_size], y[i : i + batch_size]
-                xt = Tensor(to_device(xb, device))
-                yt = to_device(yb, device)
-                loss, out = _loss_value(spec, model, xt, yt)
-                total += float(loss.item()) * len(xb)
-                count += len(xb)
-                if streams:
-                    probs = to_numpy(spec.probabilities(out).data)
-                    for s in streams:
-                        s.update(yb, probs)
-    finally:
-        model.train(was)
-    res = {"loss": total / count}
-    for m, s in zip(model._metric_fns, streams, strict=True):
-        res[m.name] = float(s.result())
-    return res
-
-
-def evaluate(model: Module, X: Any, y: Any, batch_size: int = 256) -> dict[str, float]:
-    """Loss and metrics over the whole of ``X, y`` (eval mode, no graph); a dict."""
-    spec = _spec(model)
-    Xa, ya = _prepare(model, X, y, spec)
-    return _evaluate_arrays(model, spec, Xa, ya, batch_size)
-
-
-def predict(model: Module, X: Any, batch_size: int = 256) -> np.ndarray:
-    """Outputs for ``X`` as a NumPy array, in eval mode, under no_grad, in batches.
-
-    For a classifier compiled with a cross-entropy these are probabilities (the final
-    sigmoid/softmax is applied when the model outputs logits). The model's mode is
-    restored afterwards.
-    """
-    dtype = _param_dtype(model)
-    Xa = as_numeric_array(X, "X", float_dtype=dtype)
-    check_finite(Xa, "X")
-    _probe(model, Xa)
-    spec = getattr(model, "_loss_spec", None)
-    device = _device(model)
-    was = model.training
-    model.eval()
-    outs = []
-    try:
-        with no_grad():
-            for i in range(0, len(Xa), batch_size):
-                xb = Xa[i : i + batch_size]
-                xt = Tensor(to_device(xb, device))
-                out = model(xt)
-                if spec is not None and spec.head in (None, "log_softmax"):
-                    out = spec.probabilities(out)  # logits or log-probabilities -> probs
-                outs.append(to_numpy(out.data))
-    finally:
-        model.train(was)
-    return np.concatenate(outs, axis=0)
-
-
-def predict_classes(model: Module, X: Any, batch_size: int = 256,
-                    threshold: float = 0.5) -> np.ndarray:
-    """Predicted class indices: ``p > threshold`` for one output unit, argmax otherwise."""
-    p = predict(model, X, batch_size)
-    if p.ndim == 1 or p.shape[-1] == 1:
-        return (p.reshape(len(p)) > threshold).astype(np.int64)
-    return p.argmax(axis=-1)

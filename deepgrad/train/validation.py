@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import to_numpy
+from ..backend import get_array_module, to_numpy
 
-__all__ = ["as_numeric_array", "check_lengths", "check_finite", "check_targets"]
+__all__ = ["as_numeric_array", "check_lengths", "check_finite", "check_targets",
+           "first_nonfinite_parameter"]
 
 
 def as_numeric_array(x: Any, name: str, float_dtype: Any = None) -> np.ndarray:
@@ -135,3 +136,12 @@ def check_targets(y: np.ndarray, kind: str, n_outputs: int, loss_name: str,
             f"({n}, {', '.join(map(str, out_shape[1:]))}) for {loss_name}"
         )
     return y
+
+
+def first_nonfinite_parameter(model: Any) -> str | None:
+    """The name of the model's first parameter holding NaN or infinity, or None."""
+    for name, p in model.named_parameters():
+        data = p.data
+        if data.dtype.kind == "f" and not bool(get_array_module(data).isfinite(data).all()):
+            return name
+    return None

@@ -167,8 +167,8 @@ def test_target_validation_messages():
         L.cross_entropy(z, np.array([0, 1, 1]))
     with pytest.raises(ValueError, match=r"target shape \(5, 3\) does not match .*\(5, 4\)"):
         L.cross_entropy(z, np.zeros((5, 3)))
-    with pytest.raises(ValueError, match=r"expected input of shape \(N, C\)"):
-        L.nll_loss(_t(np.zeros(4)), np.array([1]))
+    with pytest.raises(ValueError, match=r"labels of shape \(1,\) .* expected shape \(\)$"):
+        L.nll_loss(_t(np.zeros(4)), np.array([1]))  # one example (C,) takes a 0-d label
     with pytest.raises(ValueError, match=r"class axis 2 is out of range .* 2 dimensions"):
         L.cross_entropy(z, LABELS, axis=2)
     with pytest.raises(ValueError, match=r"label 7 at index \(1, 0\) is outside \[0, 3\)"):
@@ -266,3 +266,107 @@ def test_cross_entropy_class_axis(reduction, ls):
     one = L.cross_entropy(_t(LOGITS[1]), np.array(LABELS[1]), reduction=reduction)
     assert one.shape == ()
     np.testing.assert_allclose(one.data, -_logsm(LOGITS)[1, LABELS[1]], rtol=1e-13)
+
+
+# ------------------------------------------- nn.CrossEntropyLoss / NLLLoss: torch's layout
+def test_loss_modules_take_classes_on_dim_1_like_torch():
+    x = RNG.normal(size=(2, 5, 4, 3))  # (N, C, H, W)
+    y = RNG.integers(0, 5, size=(2, 4, 3))
+    for module, fn, inp in [(nn.CrossEntropyLoss(), L.cross_entropy, x),
+                            (nn.NLLLoss(), L.nll_loss, _logsm(np.moveaxis(x, 1, -1).reshape(
+                                -1, 5)).reshape(2, 4, 3, 5).transpose(0, 3, 1, 2))]:
+        out = module(_t(inp), y)
+        np.testing.assert_array_equal(out.data, fn(_t(inp), y, axis=1).data)
+        assert type(module)(reduction="none")(_t(inp), y).shape == (2, 4, 3)
+    # the classes-last layout stays available by asking for it
+    xl = RNG.normal(size=(2, 3, 5))
+    yl = RNG.integers(0, 5, size=(2, 3))
+    np.testing.assert_array_equal(nn.CrossEntropyLoss(axis=-1)(_t(xl), yl).data,
+                                  L.cross_entropy(_t(xl), yl).data)
+    # the functional (Keras-named) losses keep the last axis by default
+    np.testing.assert_array_equal(L.cross_entropy(_t(xl), yl).data,
+                                  L.cross_entropy(_t(xl.reshape(6, 5)), yl.reshape(6)).data)
+
+
+def test_class_weight_is_a_buffer_and_options_are_checked():
+    w = np.array([1.0, 2.0, 0.5, 1.0])
+    m = nn.CrossEntropyLoss(weight=w, ignore_index=3)
+    np.testing.assert_array_equal(m.state_dict()["weight"], w)
+    assert repr(m) == "CrossEntropyLoss(reduction='mean', ignore_index=3)"
+    assert m.get_config()["weight"] == w.tolist()
+    with pytest.raises(ValueError, match=r"weight must hold one value per class, shape \(4,\)"):
+        nn.CrossEntropyLoss(weight=np.ones(3))(_t(LOGITS), LABELS)
+    with pytest.raises(ValueError, match=r"label -1 .* and is not ignore_index \(-100\)"):
+        nn.NLLLoss()(_t(LOGITS), np.array([0, 1, -1, 1, 2]))
+    with pytest.raises(ValueError, match="ignore_index applies to class labels"):
+        L.cross_entropy(_t(LOGITS), PROBS, ignore_index=0)
+
+
+def _torch_pair(shape, rng, probs=False):
+    c = 5 if len(shape) > 1 else shape[0]
+    batch = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    if probs:
+        q = rng.dirichlet(np.ones(c), size=batch if batch else None)
+        return np.moveaxis(q, -1, 1) if len(shape) > 2 else q
+    y = rng.integers(0, c, size=batch)
+    if y.ndim:
+        y.flat[:2] = 2  # so that ignore_index=2 ignores some positions
+    return y
+
+
+SHAPES = [(6, 5), (2, 5, 3, 4), (5,)]
+
+
+def _parity(ours, theirs, x, target, torch, rng):
+    a = dg.tensor(x.copy(), requires_grad=True)
+    b = torch.tensor(x.copy(), requires_grad=True)
+    tt = torch.tensor(target) if target.dtype.kind in "iu" else \
+        torch.tensor(target.copy(), requires_grad=True)
+    ta = target if target.dtype.kind in "iu" else dg.tensor(target.copy(), requires_grad=True)
+    y, yt = ours(a, ta), theirs(b, tt)
+    assert y.shape == tuple(yt.shape)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.normal(size=y.shape)
+    y.backward(g)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if target.dtype.kind == "f":
+        np.testing.assert_allclose(ta.grad, tt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("ignore", [None, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_cross_entropy_and_nll_modules_match_torch(shape, reduction, weighted, ignore):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=shape) * 2
+    y = _torch_pair(shape, rng)
+    if shape == (5,) and ignore is not None:
+        y = np.array(1)  # one example: an ignored label would make the mean 0/0
+    w = rng.uniform(0.5, 2.0, size=5) if weighted else None
+    kw = {"reduction": reduction, "ignore_index": -100 if ignore is None else ignore}
+    tw = None if w is None else torch.tensor(w)
+    for ls in (0.0, 0.2):
+        _parity(nn.CrossEntropyLoss(label_smoothing=ls, weight=w, **kw),
+                torch.nn.CrossEntropyLoss(weight=tw, label_smoothing=ls, **kw), x, y, torch,
+                rng)
+    logp = torch.log_softmax(torch.tensor(x), dim=1 if x.ndim > 1 else 0).numpy()
+    _parity(nn.NLLLoss(weight=w, **kw), torch.nn.NLLLoss(weight=tw, **kw), logp, y, torch, rng)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_cross_entropy_module_probability_targets_match_torch(shape, reduction, weighted):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=shape) * 2
+    q = _torch_pair(shape, rng, probs=True)
+    w = rng.uniform(0.5, 2.0, size=5) if weighted else None
+    tw = None if w is None else torch.tensor(w)
+    for ls in (0.0, 0.2):
+        _parity(nn.CrossEntropyLoss(reduction, ls, weight=w),
+                torch.nn.CrossEntropyLoss(weight=tw, reduction=reduction, label_smoothing=ls),
+                x, q, torch, rng)
