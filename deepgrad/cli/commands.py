@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,9 @@ def _predictions_csv(p: np.ndarray, meta: dict[str, Any], is_classifier: bool) -
 
 def run_predict(args: Any) -> int:
     """Write one row per example: class and probabilities, or predicted values."""
+    if args.output not in (None, "-") and Path(args.output).is_dir():
+        raise CLIError(f"-o {args.output}: is a directory; give a file name, e.g. "
+                       f"{Path(args.output) / 'predictions.csv'}")
     model, meta = load_model_file(args.model)
     X, _, _ = prepare_inputs(model, meta, args.data, args.data_dir)
     loss = str(meta.get("loss") or "")
@@ -116,7 +120,7 @@ def _input_shape(model: Module, meta: dict[str, Any]) -> tuple[int, ...] | None:
 
 def run_summary(args: Any) -> int:
     """Layers, output shapes, parameter counts, and what the model file records."""
-    model, meta = load_model_file(args.model)
+    model, meta = load_model_file(args.model, need_finite=False)
     shape = _input_shape(model, meta)
     if shape is not None:
         try:

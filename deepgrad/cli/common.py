@@ -18,8 +18,9 @@ __all__ = ["load_model_file", "prepare_inputs", "labels_for_model", "output_unit
            "infer_task", "param_dtype"]
 
 
-def load_model_file(path: str) -> tuple[Module, dict[str, Any]]:
-    """``(model, metadata)`` from a ``.dg`` file; CLIError for a missing or corrupt file."""
+def load_model_file(path: str, need_finite: bool = True) -> tuple[Module, dict[str, Any]]:
+    """``(model, metadata)`` from a ``.dg`` file; CLIError for a missing or corrupt file,
+    and (with ``need_finite``) for weights that are NaN or infinite."""
     if not Path(path).exists():
         raise CLIError(f"{path}: no such model file")
     try:
@@ -27,11 +28,23 @@ def load_model_file(path: str) -> tuple[Module, dict[str, Any]]:
     except (ValueError, OSError, KeyError, TypeError) as e:
         raise CLIError(str(e).splitlines()[0] if str(path) in str(e)
                        else f"{path}: cannot read the model file ({e})") from e
+    if need_finite:
+        _check_finite_weights(ck["model"], path)
     meta = dict(ck["metadata"] or {})
     compiled = ck["manifest"].get("compile") or {}
     meta.setdefault("loss", compiled.get("loss"))
     meta.setdefault("metrics", compiled.get("metrics") or [])
     return ck["model"], meta
+
+
+def _check_finite_weights(model: Module, path: str) -> None:
+    for name, v in model.state_dict().items():
+        a = np.asarray(v)
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            bad = int(a.size - np.isfinite(a).sum())
+            raise CLIError(f"{path}: the model's weights are not finite ({name} has {bad} "
+                           f"NaN or infinite values of {a.size}); the run that wrote it "
+                           "diverged: retrain it, e.g. with a lower learning rate")
 
 
 def param_dtype(model: Module) -> np.dtype:
@@ -67,6 +80,8 @@ def prepare_inputs(model: Module, meta: dict[str, Any], ref: str, data_dir: str 
                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """``(X for the model, labels or None, raw X)`` for a DATA reference."""
     X_raw, y, file_classes = load_reference(ref, meta, data_dir)
+    if len(X_raw) == 0:
+        raise CLIError(f"{ref}: the data has no examples (0 rows)")
     prep = Preprocessor.from_config(meta["preprocessing"]) if meta.get("preprocessing") \
         else Preprocessor()
     try:

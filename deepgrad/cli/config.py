@@ -17,6 +17,7 @@ A config (all keys but ``data`` and ``model`` optional)::
     epochs: 10000
     batch_size: full                  # or a number
     callbacks: {early_stopping: {patience: 3}, checkpoint: {save_best_only: true}}
+    augment: {horizontal_flip: true, crop: 2, rotation: 10}   # image data only
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +36,18 @@ from .. import optim
 from ..metrics import get_metric, metric_names
 from ..nn.parameter import Parameter
 from ..train import LOSS_NAMES, OPTIMIZER_NAMES, resolve_optimizer
+from .augment import validate_augment
 from .datasource import validate_data
 from .errors import CLIError, ConfigError
 from .layers import validate_model
+from .rundir import check_run_name
 from .schema import as_bool, as_choice, as_int, as_mapping, as_str, check_keys, show
 
 __all__ = ["DEFAULT_CONFIG", "load_config", "validate_config", "apply_overrides",
            "make_optimizer", "make_callbacks", "TOP_KEYS"]
 
 TOP_KEYS = ("name", "seed", "data", "model", "loss", "metrics", "optimizer", "schedule",
-            "epochs", "batch_size", "shuffle", "callbacks")
+            "epochs", "batch_size", "shuffle", "callbacks", "augment")
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "name": "planar-flower",
@@ -84,6 +88,9 @@ def load_config(path: str | Path) -> dict[str, Any]:
         CLIError: for a missing or unreadable file, or malformed YAML/JSON (with the line).
     """
     p = Path(path)
+    if p.is_dir():
+        raise CLIError(f"{p}: is a directory, not a config file (expected a .yaml, .yml or "
+                       ".json file)")
     if not p.is_file():
         raise CLIError(f"{p}: no such config file")
     try:
@@ -136,6 +143,18 @@ def _dummy_params() -> list[Parameter]:
     return [Parameter(np.zeros(1, dtype=np.float32))]
 
 
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_finite_numbers(v: dict[str, Any], path: str) -> None:
+    """Every number among a section's settings is finite (``.inf``/``.nan`` in YAML)."""
+    for k, x in v.items():
+        items = x if isinstance(x, list) else [x]
+        if any(isinstance(i, float) and not math.isfinite(i) for i in items):
+            raise ConfigError(f"{path}.{k}", f"expected a finite number, got {show(x)}")
+
+
 def _validate_optimizer(v: Any) -> dict[str, Any]:
     path = "optimizer"
     if isinstance(v, str):
@@ -149,12 +168,13 @@ def _validate_optimizer(v: Any) -> dict[str, Any]:
     check_keys(v, path, _settings(cls))
     for k, x in v.items():
         if k == "betas":
-            if not (isinstance(x, list) and len(x) == 2):
-                raise ConfigError(f"{path}.betas", f"expected a pair of numbers, got {show(x)}")
+            if not (isinstance(x, list) and len(x) == 2 and all(_finite(b) for b in x)):
+                raise ConfigError(f"{path}.betas", f"expected a pair of finite numbers, got "
+                                  f"{show(x)}")
         elif k in ("nesterov", "amsgrad", "centered"):
             as_bool(x, f"{path}.{k}")
-        elif isinstance(x, bool) or not isinstance(x, int | float):
-            raise ConfigError(f"{path}.{k}", f"expected a number, got {show(x)}")
+        elif not _finite(x):
+            raise ConfigError(f"{path}.{k}", f"expected a finite number, got {show(x)}")
     if "lr" in v and not v["lr"] > 0:
         raise ConfigError(f"{path}.lr", f"expected a positive number, got {show(v['lr'])}")
     try:
@@ -172,6 +192,7 @@ def _validate_schedule(v: Any, epochs: int) -> dict[str, Any] | None:
     name = as_choice(v.pop("name", None), f"{path}.name", SCHEDULES, "schedule")
     cls = SCHEDULES[name]
     check_keys(v, path, _settings(cls))
+    _check_finite_numbers(v, path)
     if name == "cosine":
         v.setdefault("T_max", epochs)
     try:
@@ -196,6 +217,7 @@ def _validate_callbacks(v: Any) -> dict[str, dict[str, Any]]:
         p = f"callbacks.{name}"
         s = {} if settings is True or settings is None else as_mapping(settings, p)
         check_keys(s, p, _settings(CALLBACKS[name]))
+        _check_finite_numbers(s, p)
         if "patience" in s:
             as_int(s["patience"], f"{p}.patience", 0)
         if "monitor" in s:
@@ -218,7 +240,7 @@ def validate_config(raw: dict[str, Any], name: str = "run",
     """
     raw = as_mapping(raw, "")
     check_keys(raw, "", TOP_KEYS, ("data", "model"))
-    cfg: dict[str, Any] = {"name": as_str(raw.get("name", name), "name")}
+    cfg: dict[str, Any] = {"name": check_run_name(as_str(raw.get("name", name), "name"))}
     cfg["seed"] = None if raw.get("seed") is None else as_int(raw["seed"], "seed", 0)
     cfg["data"] = validate_data(raw["data"], Path(base_dir))
     cfg["model"] = validate_model(raw["model"])
@@ -241,6 +263,7 @@ def validate_config(raw: dict[str, Any], name: str = "run",
     cfg["shuffle"] = as_bool(raw.get("shuffle", True), "shuffle")
     cfg["schedule"] = _validate_schedule(raw.get("schedule"), cfg["epochs"])
     cfg["callbacks"] = _validate_callbacks(raw.get("callbacks"))
+    cfg["augment"] = validate_augment(raw.get("augment"))
     return cfg
 
 

@@ -148,6 +148,9 @@ def load_training_data(cfg: dict[str, Any], seed: int | None) -> LoadedData:
     else:
         X, y = load_npz(cfg["path"], cfg["x_key"], cfg["y_key"])
     X, y = _take(X, cfg["limit"]), _take(y, cfg["limit"])
+    if len(X) == 0:
+        where = cfg.get("path") or src
+        raise CLIError(f"data: {where}: the training data has no examples (0 rows)")
     if isinstance(cfg["validation"], float):
         stratify = y if y.dtype.kind in "iu" else None
         try:

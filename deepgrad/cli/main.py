@@ -8,6 +8,7 @@ shows the traceback instead. Ctrl-C exits with 130.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import textwrap
@@ -24,9 +25,11 @@ _EXAMPLES = {
           deepgrad train                                  # the course's planar flower
           deepgrad train examples/mnist_mlp.yaml --epochs 3 --out runs/mnist
           deepgrad train my.yaml --lr 0.01 --batch-size 64 --seed 1 --quiet
-        writes into --out (default runs/<config name>-<time>): model.dg, history.csv,
-        config.yaml (the resolved config), learning_curve.png, decision_boundary.png
-        (2-D inputs). Config format: see examples/*.yaml and the README.""",
+        writes into --out (default runs/<config name>-<time>, a new directory for every
+        run): model.dg, history.csv, config.yaml (the resolved config), learning_curve.png,
+        decision_boundary.png (2-D inputs). An --out that already holds files is refused
+        unless --overwrite. Ctrl-C stops at once and saves the model as it is (exit 130);
+        a second Ctrl-C quits without saving. Config format: examples/*.yaml, the README.""",
     "evaluate": """
         examples:
           deepgrad evaluate runs/planar/model.dg planar
@@ -52,7 +55,10 @@ _EXAMPLES = {
         examples:
           deepgrad gradcheck examples/planar_flower.yaml
           deepgrad gradcheck examples/mnist_cnn.yaml --examples 2
-        Exit code 0 when every relative error is below 1e-3, else 1.""",
+        Exit code 0 when every relative error is below 1e-3, else 1. Entries whose finite
+        differences cross a kink (relu at 0, max-pool ties) are counted in the kinks column
+        and left out; if the initial weights have any, the whole check is repeated at a
+        nearby seeded point and that run decides.""",
 }
 
 
@@ -75,6 +81,16 @@ def _batch_size(v: str) -> int | str:
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {v!r}")
     return n
+
+
+def _positive_float(v: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        x = math.nan
+    if not (math.isfinite(x) and x > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {v!r}")
+    return x
 
 
 def _sub(subs: Any, name: str, help_: str, fn: Callable[[Any], int]) -> argparse.ArgumentParser:
@@ -100,9 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("config", nargs="?", help="config file (.yaml, .yml or .json)")
     t.add_argument("--epochs", type=int, help="override the config's epochs")
     t.add_argument("--batch-size", type=_batch_size, help="override batch_size (or 'full')")
-    t.add_argument("--lr", type=float, help="override the optimizer's learning rate")
+    t.add_argument("--lr", type=_positive_float, help="override the optimizer's learning rate")
     t.add_argument("--seed", type=int, help="override the random seed")
-    t.add_argument("--out", metavar="DIR", help="output directory")
+    t.add_argument("--out", metavar="DIR", help="output directory (new or empty)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="let --out replace a previous run's files (swapped in when done)")
     g = t.add_mutually_exclusive_group()
     g.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     g.add_argument("-v", "--verbose", action="store_true",
@@ -126,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
              gradcheck_cmd.run_gradcheck)
     c.add_argument("config", help="config file (.yaml, .yml or .json)")
     c.add_argument("--examples", type=int, default=4, help="examples to check on (default 4)")
-    c.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
+    c.add_argument("--eps", type=float, default=1e-6,
+                   help="finite-difference step (default 1e-6, at most 0.1)")
     c.add_argument("--max-elements", type=int, default=64,
                    help="check tensors up to this size entry by entry (default 64)")
     c.add_argument("--directions", type=int, default=6,
@@ -155,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("\ndeepgrad: interrupted\n")
         return 130
-    except (CLIError, FileNotFoundError, ValueError, ImportError, OSError) as e:
+    except (CLIError, FileNotFoundError, ValueError, ImportError, OSError,
+            FloatingPointError) as e:  # FloatingPointError: training diverged
         if args.debug:
             raise
         sys.stderr.write(f"deepgrad: error: {_one_line(e)}\n")

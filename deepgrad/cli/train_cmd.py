@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,10 @@ import numpy as np
 
 from .. import callbacks as cb
 from .._random import manual_seed
+from ..data import ArrayDataset, DataLoader
 from ..io import save
 from ..nn.module import Module
+from .augment import make_augment
 from .common import infer_task, output_units
 from .config import (
     DEFAULT_CONFIG,
@@ -32,27 +33,50 @@ from .errors import ConfigError
 from .layers import build_model
 from .output import atomic_write_text, format_table, history_csv
 from .preprocess import Preprocessor
+from .rundir import RunDir, claim_default, claim_out, clean_stale
 
-__all__ = ["run_train", "default_out_dir"]
+__all__ = ["run_train"]
+
+
+class _StopNow(Exception):
+    """Ctrl-C while no training step is running: leave ``fit`` at once."""
 
 
 class _Interrupt(cb.Callback):
-    """First Ctrl-C: stop after the current batch (outputs are still written)."""
+    """First Ctrl-C: leave ``fit`` now if between steps (validation, data loading), else
+    right after the current step, so the weights are never half-updated; the partial epoch
+    is not validated or logged. A second Ctrl-C quits at once."""
 
     def __init__(self) -> None:
         super().__init__()
         self.requested = False
+        self.in_step = False
+        self.where = ""
 
     def handler(self, signum: int, frame: Any) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\ninterrupted: stopping after this batch (Ctrl-C again to abort)",
-              file=sys.stderr, flush=True)
+        print("\ninterrupted: stopping and saving the model as it is "
+              "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+        if self.model is not None:
+            self.model.stop_training = True
+        if not self.in_step:
+            raise _StopNow
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.where = f"epoch {epoch + 1}"
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        self.in_step = True
 
     def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        if self.requested:
-            self.model.stop_training = True
+        self.in_step = False
+        steps = self.params.get("steps")
+        self.where = self.where.split(",")[0] + f", step {batch + 1}" + \
+            (f"/{steps}" if steps else "")
+        if self.requested:  # the step is done: leave before the epoch's validation
+            raise _StopNow
 
 
 class _EveryN(cb.Callback):
@@ -67,11 +91,6 @@ class _EveryN(cb.Callback):
         if epoch % self.n == 0 or epoch + 1 == total:
             text = " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items() if k != "lr")
             print(f"Epoch {epoch + 1}/{total} - {text}", flush=True)
-
-
-def default_out_dir(name: str) -> Path:
-    """``runs/<name>-<YYYYmmdd-HHMMSS>`` under the current directory."""
-    return Path("runs") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _resolve(args: Any) -> dict[str, Any]:
@@ -156,10 +175,19 @@ def _summary(model: Module, X: np.ndarray, y: np.ndarray, Xv: Any, yv: Any, val_
             f"({len(X):,} training examples)")
 
 
-def run_train(args: Any) -> int:
-    """The train command; returns the exit code (130 when interrupted)."""
+def _claim(args: Any, name: str) -> RunDir:
+    """The run's output directory, claimed (see deepgrad.cli.rundir), stale debris noted."""
+    run = (claim_out(Path(args.out), args.overwrite) if args.out
+           else claim_default(name))
+    for path, size in clean_stale(run, scan_siblings=not args.out):
+        print(f"deepgrad: removed {path} ({size / 1e6:.1f} MB), a temporary left by a run "
+              "that was killed", file=sys.stderr)
+    return run
+
+
+def _prepare(args: Any) -> dict[str, Any]:
+    """Config, data, preprocessing and the compiled model, checked before any output."""
     cfg = _resolve(args)
-    out = Path(args.out) if args.out else default_out_dir(cfg["name"])
     seed = cfg["seed"]
     if seed is not None:
         manual_seed(seed)
@@ -168,6 +196,8 @@ def run_train(args: Any) -> int:
     X = prep.fit_transform(data.X, np.float32)
     Xv = None if data.X_val is None else prep.transform(data.X_val, np.float32)
     model = build_model(cfg["model"], prep.input_shape or ())
+    augment = (None if cfg["augment"] is None
+               else make_augment(cfg["augment"], prep.input_shape, seed))
     units = output_units(model, prep.input_shape or ())
     task = infer_task(data.y, data.class_names)
     loss, metrics = _loss_and_metrics(cfg, task, units)
@@ -177,8 +207,6 @@ def run_train(args: Any) -> int:
     except ValueError as e:
         raise ConfigError("loss", str(e)) from None
     cfg["loss"], cfg["metrics"] = loss, metrics
-    logged = ["loss", *metric_keys(metrics)]
-    logged += [f"val_{k}" for k in logged] if Xv is not None else []
     model.metadata = {
         "cli_version": 1, "name": cfg["name"], "task": task,
         "class_names": _class_names(data, task, units), "loss": loss, "metrics": metrics,
@@ -186,40 +214,86 @@ def run_train(args: Any) -> int:
         "data": {k: v for k, v in cfg["data"].items() if k != "preprocessing"}
         | {"target": data.target, "feature_names": data.feature_names},
     }
-    out.mkdir(parents=True, exist_ok=True)
-    extra = make_callbacks(cfg, opt, out, logged)
+    return {"cfg": cfg, "data": data, "prep": prep, "X": X, "Xv": Xv, "model": model,
+            "opt": opt, "task": task, "augment": augment}
+
+
+def _fit(args: Any, job: dict[str, Any], out: Path, stop: _Interrupt) -> Any:
+    """Train with the config's callbacks and Ctrl-C handling; returns the History."""
+    cfg, model, X, Xv, data = job["cfg"], job["model"], job["X"], job["Xv"], job["data"]
+    logged = ["loss", *metric_keys(cfg["metrics"])]
+    logged += [f"val_{k}" for k in logged] if Xv is not None else []
+    extra = make_callbacks(cfg, job["opt"], out, logged)
     verbose, progress = _progress(args, cfg["epochs"])
-    stop = _Interrupt()
     if not args.quiet:
-        print(f"training {cfg['name']}: {len(X):,} examples of shape {prep.input_shape}"
+        print(f"training {cfg['name']}: {len(X):,} examples of shape {job['prep'].input_shape}"
               + (f", {len(Xv):,} for {data.val_name}" if Xv is not None else "")
-              + f" -> {out}")
+              + f" -> {out if not args.out else args.out}", flush=True)
         if args.verbose:
-            model.summary(prep.input_shape or ())
+            model.summary(job["prep"].input_shape or ())
+    bs = None if cfg["batch_size"] == "full" else cfg["batch_size"]
+    x, y = X, data.y
+    if job["augment"] is not None:  # fresh random transforms for every batch
+        x, y = DataLoader(ArrayDataset(X, data.y), batch_size=bs, shuffle=cfg["shuffle"],
+                          seed=cfg["seed"], transform=job["augment"]), None
     previous = signal.signal(signal.SIGINT, stop.handler)
-    t0 = time.perf_counter()
     try:
-        bs = None if cfg["batch_size"] == "full" else cfg["batch_size"]
-        history = model.fit(X, data.y, epochs=cfg["epochs"], batch_size=bs,
-                            validation_data=None if Xv is None else (Xv, data.y_val),
-                            shuffle=cfg["shuffle"], seed=seed, verbose=verbose,
-                            callbacks=[*extra, *progress, stop])
+        return model.fit(x, y, epochs=cfg["epochs"], batch_size=bs,
+                         validation_data=None if Xv is None else (Xv, data.y_val),
+                         shuffle=cfg["shuffle"], seed=cfg["seed"], verbose=verbose,
+                         callbacks=[*extra, *progress, stop])
+    except _StopNow:
+        return model.history
     finally:
         signal.signal(signal.SIGINT, previous)
-    seconds = time.perf_counter() - t0
-    epochs_run = len(history.epoch)
-    save(model, out / "model.dg", epoch=epochs_run)
+
+
+def _write(out: Path, job: dict[str, Any], history: Any, interrupted: str | None
+           ) -> list[str]:
+    """model.dg, history.csv, the resolved config and (when finished) the plots."""
+    model, epochs_run = job["model"], len(history.epoch)
+    meta = {"interrupted": interrupted} if interrupted else None
+    save(model, out / "model.dg", epoch=epochs_run, metadata=meta)
     atomic_write_text(out / "history.csv", history_csv(history.history, history.epoch))
-    cname, ctext = _dump_config(cfg)
+    cname, ctext = _dump_config(job["cfg"])
     atomic_write_text(out / cname, ctext)
-    plots = [] if stop.requested else _write_plots(out, model, history, prep, data, task,
-                                                   cfg["name"])
-    print(_summary(model, X, data.y, Xv, data.y_val, data.val_name, seconds,
-                   epochs_run * len(X), epochs_run))
-    print(f"wrote {out}/: model.dg, history.csv, {cname}"
-          + "".join(f", {p}" for p in plots))
-    if stop.requested:
-        print(f"deepgrad: interrupted after {epochs_run} epochs; the model so far is in "
-              f"{out / 'model.dg'}", file=sys.stderr)
+    plots = [] if interrupted else _write_plots(out, model, history, job["prep"], job["data"],
+                                                job["task"], job["cfg"]["name"])
+    return ["model.dg", "history.csv", cname, *plots]
+
+
+def _last_epoch(history: Any) -> str:
+    if not history.epoch:
+        return "no epoch was completed"
+    logs = {k: v[-1] for k, v in history.history.items() if v and k != "lr"}
+    return f"last completed epoch {history.epoch[-1] + 1}: " + ", ".join(
+        f"{k} {v:.4f}" for k, v in logs.items())
+
+
+def run_train(args: Any) -> int:
+    """The train command; returns the exit code (130 when interrupted)."""
+    job = _prepare(args)
+    run = _claim(args, job["cfg"]["name"])
+    stop = _Interrupt()
+    try:
+        t0 = time.perf_counter()
+        history = _fit(args, job, run.path, stop)
+        seconds = time.perf_counter() - t0
+        interrupted = f"by Ctrl-C in {stop.where or 'epoch 1'}" if stop.requested else None
+        written = _write(run.path, job, history, interrupted)
+    except BaseException:
+        run.abandon()
+        raise
+    run.commit()
+    out, epochs_run = run.final, len(history.epoch)
+    if interrupted:
+        print(_last_epoch(history))
+        print(f"wrote {out}/: {', '.join(written)}")
+        print(f"deepgrad: interrupted {interrupted} ({epochs_run} complete epochs); the "
+              f"model as it was is in {out / 'model.dg'}", file=sys.stderr)
         return 130
+    X, data = job["X"], job["data"]
+    print(_summary(job["model"], X, data.y, job["Xv"], data.y_val, data.val_name, seconds,
+                   epochs_run * len(X), epochs_run))
+    print(f"wrote {out}/: {', '.join(written)}")
     return 0

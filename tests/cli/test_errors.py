@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from .conftest import REPO, TINY, assert_user_error, run_cli
@@ -50,7 +51,8 @@ def test_bad_config_values(tmp_path: Path, text: str, fragment: str) -> None:
 
 def test_bad_command_line_option(tiny_config: Path) -> None:
     assert_user_error(run_cli("train", str(tiny_config), "--epochs", "many"), "--epochs")
-    assert_user_error(run_cli("train", str(tiny_config), "--lr", "-1"), "optimizer.lr")
+    for lr in ("-1", "0", "inf", "nan"):
+        assert_user_error(run_cli("train", str(tiny_config), "--lr", lr), "--lr", repr(lr))
 
 
 def test_missing_and_corrupt_model_files(tmp_path: Path) -> None:
@@ -105,3 +107,47 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_model(tmp_path: Path) -> Non
     assert p.returncode == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
     assert (out / "model.dg").exists() and (out / "history.csv").exists()
+
+
+def test_errors_name_the_real_cause(trained_tiny: Path, tmp_path: Path) -> None:
+    np.savez(tmp_path / "none.npz", X=np.zeros((0, 2), np.float32), y=np.zeros(0, np.int64))
+    cfg = tmp_path / "zero.yaml"
+    cfg.write_text("data: {source: npz, path: none.npz}\nmodel: [{dense: 1}]\n")
+    assert_user_error(run_cli("train", str(cfg)), "none.npz", "no examples (0 rows)")
+    model = str(trained_tiny / "model.dg")
+    assert_user_error(run_cli("evaluate", model, str(tmp_path / "none.npz")), "no examples")
+    assert_user_error(run_cli("predict", model, "planar", "-o", str(tmp_path)),
+                      f"-o {tmp_path}: is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["none.npz", "zero.yaml"]
+    assert_user_error(run_cli("train", str(tmp_path)), "is a directory, not a config file")
+
+
+@pytest.mark.parametrize("setting", ["lr: .inf", "lr: .nan", "lr: 0", "momentum: .nan",
+                                     "betas: [0.9, .inf]"])
+def test_non_finite_hyperparameters_are_refused(tmp_path: Path, setting: str) -> None:
+    name = "adam" if "betas" in setting else "sgd"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(TINY.replace("optimizer: {name: sgd, lr: 0.5}",
+                                f"optimizer: {{name: {name}, {setting}}}"))
+    key = setting.split(":")[0]
+    assert_user_error(run_cli("train", str(cfg), cwd=tmp_path), f"optimizer.{key}")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_schedule_settings_must_be_finite(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(TINY + "schedule: {name: step, step_size: 1, gamma: .inf}\n")
+    assert_user_error(run_cli("train", str(cfg), cwd=tmp_path), "schedule.gamma", "finite")
+
+
+def test_a_model_with_non_finite_weights(trained_tiny: Path, tmp_path: Path) -> None:
+    import deepgrad as dg
+
+    model = dg.load(trained_tiny / "model.dg")
+    ck = dg.io.load_checkpoint(trained_tiny / "model.dg")
+    next(iter(model.parameters())).data[0, 0] = np.nan
+    dg.save(model, tmp_path / "nan.dg", metadata=ck["metadata"])
+    for cmd in ("evaluate", "predict"):
+        assert_user_error(run_cli(cmd, str(tmp_path / "nan.dg"), "planar"),
+                          "the model's weights are not finite", "1 NaN or infinite")
+    assert run_cli("summary", str(tmp_path / "nan.dg")).returncode == 0
