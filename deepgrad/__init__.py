@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import backend, callbacks, data, io, losses, metrics, nn, optim, train  # noqa: I001
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._random import manual_seed
+from ._threads import get_num_threads, set_num_threads
 from .autograd import Function, Tensor, tensor
 from .autograd.ops import (
     abs,
@@ -65,7 +66,7 @@ __all__ = [
     "Function", "Tensor", "tensor", "backend", "testing",
     "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "get_default_dtype", "set_default_dtype", "default_dtype",
-    "gradcheck", "gradcheck_directional", "manual_seed",
+    "gradcheck", "gradcheck_directional", "manual_seed", "set_num_threads", "get_num_threads",
     "nn", "optim", "losses", "data", "metrics", "callbacks", "io", "train", "save", "load",
     "Model",
     "add", "sub", "mul", "div", "neg", "pow", "matmul",

@@ -1,8 +1,9 @@
 """The dependency direction of STYLE.md, checked by parsing every import in the package.
 
 A -> B means B may import A:
-  _config, backend, _random, _fileio, _accel -> autograd -> losses, metrics, nn, optim, testing
-  -> io -> train, callbacks -> viz, cli;  backend -> data;  course imports nothing.
+  _config, backend, _random, _fileio, _accel, _threads -> autograd
+  -> losses, metrics, nn, optim, testing -> io -> train, callbacks -> viz, cli;
+  backend -> data;  course imports nothing.
 (io sits below train, not above as in STYLE.md's first sketch: a checkpoint callback
 saves models, and saving needs only nn and optim.)
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 import deepgrad
 
 PKG = Path(deepgrad.__file__).parent
-BASE = {"_config", "backend", "_random", "_fileio", "_accel"}
+BASE = {"_config", "backend", "_random", "_fileio", "_accel", "_threads"}
 ENGINE = BASE | {"autograd"}
 MODEL = ENGINE | {"losses", "metrics", "nn", "optim", "testing"}
 TRAIN = MODEL | {"io", "data", "train", "callbacks"}
@@ -24,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "_random": set(),
     "_fileio": set(),
     "_accel": set(),
+    "_threads": set(),
     "backend": set(),
     "autograd": ENGINE,
     "losses": ENGINE,

@@ -83,6 +83,16 @@ def _batch_size(v: str) -> int | str:
     return n
 
 
+def _positive_int(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v!r}")
+    return n
+
+
 def _positive_float(v: str) -> float:
     try:
         x = float(v)
@@ -119,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=_positive_float, help="override the optimizer's learning rate")
     t.add_argument("--seed", type=int, help="override the random seed")
     t.add_argument("--out", metavar="DIR", help="output directory (new or empty)")
+    t.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="BLAS threads (default: the free cores, re-checked while training)")
     t.add_argument("--overwrite", action="store_true",
                    help="let --out replace a previous run's files (swapped in when done)")
     g = t.add_mutually_exclusive_group()

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import callbacks as cb
 from .._random import manual_seed
+from .._threads import apply_default_threads, retune, set_num_threads
 from ..data import ArrayDataset, DataLoader
 from ..io import save
 from ..nn.module import Module
@@ -77,6 +78,14 @@ class _Interrupt(cb.Callback):
             (f"/{steps}" if steps else "")
         if self.requested:  # the step is done: leave before the epoch's validation
             raise _StopNow
+
+
+class _Retune(cb.Callback):
+    """Re-decides the automatic BLAS thread count while training (every 2 s at most), so
+    a process that starts beside the run, or with it, is noticed."""
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        retune()
 
 
 class _EveryN(cb.Callback):
@@ -236,14 +245,15 @@ def _fit(args: Any, job: dict[str, Any], out: Path, stop: _Interrupt) -> Any:
     if job["augment"] is not None:  # fresh random transforms for every batch
         x, y = DataLoader(ArrayDataset(X, data.y), batch_size=bs, shuffle=cfg["shuffle"],
                           seed=cfg["seed"], transform=job["augment"]), None
+    auto = [] if args.threads else [_Retune()]
     previous = signal.signal(signal.SIGINT, stop.handler)
     try:
         return model.fit(x, y, epochs=cfg["epochs"], batch_size=bs,
                          validation_data=None if Xv is None else (Xv, data.y_val),
                          shuffle=cfg["shuffle"], seed=cfg["seed"], verbose=verbose,
-                         callbacks=[*extra, *progress, stop])
-    except _StopNow:
-        return model.history
+                         callbacks=[*extra, *progress, *auto, stop])
+    except _StopNow:  # (Ctrl-C before fit set up its History: an empty one)
+        return getattr(model, "history", None) or cb.History()
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -272,6 +282,10 @@ def _last_epoch(history: Any) -> str:
 
 def run_train(args: Any) -> int:
     """The train command; returns the exit code (130 when interrupted)."""
+    if args.threads:
+        set_num_threads(args.threads)
+    else:
+        apply_default_threads()  # the free cores, unless OMP/OPENBLAS_NUM_THREADS is set
     job = _prepare(args)
     run = _claim(args, job["cfg"]["name"])
     stop = _Interrupt()

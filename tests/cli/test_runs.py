@@ -225,3 +225,24 @@ def test_a_second_ctrl_c_quits_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - t0 < 5.0
     assert "Traceback" not in err and "deepgrad: interrupted" in err
     assert not (tmp_path / "out").exists()  # nothing half-written is left
+
+
+def test_threads_option(tiny_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                        ) -> None:
+    from deepgrad.cli import train_cmd
+    from deepgrad.cli.main import main as cli_main
+
+    calls: list[object] = []
+    monkeypatch.setattr(train_cmd, "set_num_threads", lambda n: calls.append(n))
+    monkeypatch.setattr(train_cmd, "apply_default_threads", lambda: calls.append("auto"))
+    monkeypatch.setattr(train_cmd, "retune", lambda: calls.append("retune"))
+    assert cli_main(["train", str(tiny_config), "--out", str(tmp_path / "a"), "-q",
+                          "--threads", "1"]) == 0
+    assert calls == [1]  # the user's choice, never re-decided
+    calls.clear()
+    assert cli_main(["train", str(tiny_config), "--out", str(tmp_path / "b"), "-q"]) == 0
+    assert calls == ["auto", "retune", "retune", "retune"]  # one look per batch (3 epochs)
+    for bad in ("0", "two"):
+        assert_user_error(run_cli("train", str(tiny_config), "--threads", bad), "--threads")
+    r = run_cli("train", str(tiny_config), "--threads", str(10 * (os.cpu_count() or 1)))
+    assert_user_error(r, "number of threads")
