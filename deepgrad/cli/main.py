@@ -70,27 +70,18 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _batch_size(v: str) -> int | str:
-    if v == "full":
-        return v
-    try:
-        n = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer or 'full', got {v!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {v!r}")
-    return n
-
-
-def _positive_int(v: str) -> int:
+def _positive_int(v: str, what: str = "a positive integer") -> int:
     try:
         n = int(v)
     except ValueError:
         n = 0
     if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {v!r}")
     return n
+
+
+def _batch_size(v: str) -> int | str:
+    return v if v == "full" else _positive_int(v, "a positive integer or 'full'")
 
 
 def _positive_float(v: str) -> float:

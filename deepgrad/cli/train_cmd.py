@@ -52,7 +52,17 @@ class _Interrupt(cb.Callback):
         super().__init__()
         self.requested = False
         self.in_step = False
-        self.where = ""
+        self.epoch = 0  # 1-based, 0 before the first epoch
+        self.steps_done = 0
+
+    @property
+    def where(self) -> str:
+        """``epoch E, step S/N``: where training was when Ctrl-C came."""
+        if not self.epoch:
+            return "epoch 1"
+        steps = self.params.get("steps")
+        return (f"epoch {self.epoch}, step {self.steps_done}" + (f"/{steps}" if steps else "")
+                if self.steps_done else f"epoch {self.epoch}")
 
     def handler(self, signum: int, frame: Any) -> None:
         if self.requested:
@@ -66,16 +76,14 @@ class _Interrupt(cb.Callback):
             raise _StopNow
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self.where = f"epoch {epoch + 1}"
+        self.epoch, self.steps_done = epoch + 1, 0
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
         self.in_step = True
 
     def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
         self.in_step = False
-        steps = self.params.get("steps")
-        self.where = self.where.split(",")[0] + f", step {batch + 1}" + \
-            (f"/{steps}" if steps else "")
+        self.steps_done = batch + 1
         if self.requested:  # the step is done: leave before the epoch's validation
             raise _StopNow
 
@@ -293,7 +301,7 @@ def run_train(args: Any) -> int:
         t0 = time.perf_counter()
         history = _fit(args, job, run.path, stop)
         seconds = time.perf_counter() - t0
-        interrupted = f"by Ctrl-C in {stop.where or 'epoch 1'}" if stop.requested else None
+        interrupted = f"by Ctrl-C in {stop.where}" if stop.requested else None
         written = _write(run.path, job, history, interrupted)
     except BaseException:
         run.abandon()
