@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._config import is_grad_enabled
+from .._config import is_grad_enabled, is_inference_mode
 from ..backend import get_default_dtype, is_cupy_array
 from .tensor import Tensor
 
@@ -61,6 +61,23 @@ def as_tensor_like(x: Any, dtype: np.dtype | None, like: Any = None) -> Tensor:
     return Tensor._wrap(arr)
 
 
+def _inference_error(f: Function, t: Tensor) -> str:
+    return (
+        f"{type(f).__name__}: an inference tensor (shape {t.shape}, made under "
+        "inference_mode()) cannot be used in an operation that records a graph for "
+        "backward; make a normal copy first, e.g. deepgrad.tensor(t.numpy().copy()), or "
+        "run this under no_grad()"
+    )
+
+
+def _mark_inference(ys: Any) -> Any:
+    """Wrap an op's outputs, computed under inference_mode(), as inference tensors."""
+    outs = tuple([Tensor._wrap(y) for y in ys]) if type(ys) is tuple else (Tensor._wrap(ys),)
+    for o in outs:
+        o._inference = True
+    return outs if type(ys) is tuple else outs[0]
+
+
 class Function:
     """Base class of every differentiable operation.
 
@@ -91,16 +108,24 @@ class Function:
                 ref, gpu = _reference(inputs)
                 tensors = tuple([as_tensor_like(x, ref, gpu) for x in inputs])
                 break
-        needs = False
+        needs = inference = False
         if is_grad_enabled():
             for t in tensors:
                 if t.requires_grad:
                     needs = True
                     break
+            if needs:
+                for t in tensors:
+                    if t._inference:
+                        raise RuntimeError(_inference_error(self, t))
+        else:
+            inference = is_inference_mode()
         self.requires_grad = needs
         self.needs_input_grad = (tuple([t.requires_grad for t in tensors]) if needs
                                  else (False,) * len(tensors))
         ys = self.forward(*[t.data for t in tensors])
+        if inference:
+            return _mark_inference(ys)
         if type(ys) is not tuple:
             out = Tensor._wrap(ys)
             if needs:

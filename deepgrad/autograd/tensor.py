@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._config import is_inference_mode
 from ..backend import (
     device_of,
     get_array_module,
@@ -61,6 +62,7 @@ class Tensor:
     __array_priority__ = 1000.0
     __array_ufunc__ = None  # make ndarray <op> Tensor defer to Tensor's reflected op
     __hash__ = object.__hash__
+    _inference = False  # made under inference_mode(): may not enter a recorded graph
 
     def __init__(
         self,
@@ -76,6 +78,8 @@ class Tensor:
         self._retain_grad = False
         self.name = name
         self.requires_grad = False
+        if is_inference_mode():
+            self._inference = True
         if requires_grad:
             self.requires_grad_(True)
 
@@ -183,12 +187,22 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf tensor sharing this tensor's data, with no graph and no grad."""
-        return Tensor._wrap(self.data)
+        t = Tensor._wrap(self.data)
+        if self._inference:
+            t._inference = True
+        return t
+
+    @property
+    def is_inference(self) -> bool:
+        """True for a tensor made under ``inference_mode()``."""
+        return self._inference
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (floating tensors only); returns self."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require grad, this one is {self.dtype}")
+        if requires_grad and self._inference and not is_inference_mode():
+            raise RuntimeError(_INFERENCE_GRAD)
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -251,16 +265,6 @@ class Tensor:
 
     def __ge__(self, other: Any) -> Any:
         return self.data >= self._raw(other)
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Any:
-        """Indices of the maxima (a plain array; no graph)."""
-        xp = get_array_module(self.data)
-        return xp.argmax(self.data, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Any:
-        """Indices of the minima (a plain array; no graph)."""
-        xp = get_array_module(self.data)
-        return xp.argmin(self.data, axis=axis, keepdims=keepdims)
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -381,6 +385,12 @@ def _run_backward(root: Tensor, g: Any, retain_graph: bool) -> None:
         if not retain_graph:
             f.release()
 
+
+_INFERENCE_GRAD = (
+    "requires_grad_() on an inference tensor (made under inference_mode()) outside "
+    "inference mode is not allowed; make a normal copy first, e.g. "
+    "deepgrad.tensor(t.numpy().copy())"
+)
 
 _FREED = (
     "trying to backward through a graph a second time (its saved arrays were freed by the "

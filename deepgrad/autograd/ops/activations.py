@@ -93,6 +93,8 @@ def _erf_parts(xp: Any, x: Any) -> tuple[Any, Any, Any]:
     arithmetically (cheaper than ``where`` on random masks); the rarely populated tail
     (|x| > 4) only on its own elements.
     """
+    shape = x.shape
+    x = xp.asarray(x).reshape(-1)  # 1-d, so a 0-d input's tail can be assigned in place
     a = xp.abs(x)
     s = (a <= 0.46875).astype(x.dtype)
     e_small = _erf_small(x * s)  # erf_small(0) = 0 outside the region
@@ -101,7 +103,7 @@ def _erf_parts(xp: Any, x: Any) -> tuple[Any, Any, Any]:
     if bool(tail.any()):
         ec[tail] = _erfc_tail(xp, a[tail])
     ec *= 1 - s
-    return s, e_small, ec
+    return s.reshape(shape), e_small.reshape(shape), ec.reshape(shape)
 
 
 def _erfc(xp: Any, x: Any) -> Any:

@@ -25,6 +25,25 @@ class Add(Function):
         return (sum_to(gy, sa) if na else None, sum_to(gy, sb) if nb else None)
 
 
+class AddScaled(Function):
+    """``a + alpha * b`` for a constant ``alpha`` (``torch.add(a, b, alpha=)``)."""
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = (a.shape, b.shape)
+        alpha = b.dtype.type(self.alpha) if b.dtype.kind == "f" else self.alpha
+        return a + alpha * b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        # d(a + alpha b) = da + alpha db
+        na, nb = self.needs_input_grad
+        sa, sb = self.shapes
+        return (sum_to(gy, sa) if na else None,
+                sum_to(gy * gy.dtype.type(self.alpha), sb) if nb else None)
+
+
 class Sub(Function):
     def forward(self, a: Any, b: Any) -> Any:
         self.shapes = (a.shape, b.shape)
@@ -68,6 +87,33 @@ class Div(Function):
             sum_to(ga, a.shape) if na else None,
             sum_to(-ga * a / b, b.shape) if nb else None,
         )
+
+
+class DivRounded(Function):
+    """``a / b`` rounded toward zero ("trunc") or down ("floor"); its gradient is zero
+    almost everywhere, and PyTorch defines it as zero."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def forward(self, a: Any, b: Any) -> Any:
+        xp = get_array_module(a, b)
+        self.shapes = (a.shape, b.shape)
+        if self.mode == "floor":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return xp.floor_divide(a, b)
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+            q = xp.floor_divide(a, b)  # integers: floor, then step toward zero
+            return q + ((q < 0) & (q * b != a))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.trunc(a / b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        xp = get_array_module(gy)
+        na, nb = self.needs_input_grad
+        sa, sb = self.shapes
+        return (xp.zeros(sa, dtype=gy.dtype) if na else None,
+                xp.zeros(sb, dtype=gy.dtype) if nb else None)
 
 
 class Neg(Function):
@@ -118,14 +164,32 @@ class Pow(Function):
         return ga, gb
 
 
-def add(a: Any, b: Any) -> Tensor:
-    """Elementwise ``a + b`` with broadcasting."""
-    return Add()(a, b)
+def _alpha(alpha: Any, op: str) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.integer | np.floating):
+        raise TypeError(f"{op}: alpha must be a number, got {alpha!r}")
+    return alpha
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    """Elementwise ``a - b`` with broadcasting."""
-    return Sub()(a, b)
+def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """Elementwise ``a + alpha * b`` with broadcasting (``alpha`` as ``torch.add``).
+
+    Shape:
+        a, b: broadcastable; output: their broadcast shape.
+    """
+    if _alpha(alpha, "add") == 1:
+        return Add()(a, b)
+    return AddScaled(alpha)(a, b)
+
+
+def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """Elementwise ``a - alpha * b`` with broadcasting (``alpha`` as ``torch.sub``).
+
+    Shape:
+        a, b: broadcastable; output: their broadcast shape.
+    """
+    if _alpha(alpha, "sub") == 1:
+        return Sub()(a, b)
+    return AddScaled(-alpha)(a, b)
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -133,9 +197,24 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul()(a, b)
 
 
-def div(a: Any, b: Any) -> Tensor:
-    """Elementwise ``a / b`` with broadcasting."""
-    return Div()(a, b)
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """Elementwise ``a / b`` with broadcasting.
+
+    Args:
+        a, b: dividend and divisor.
+        rounding_mode: None (true division), "trunc" (round toward zero) or "floor"
+            (round down, Python's ``//``), as ``torch.div``; the rounded forms have a zero
+            gradient.
+
+    Shape:
+        a, b: broadcastable; output: their broadcast shape.
+    """
+    if rounding_mode is None:
+        return Div()(a, b)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', "
+                         f"got {rounding_mode!r}")
+    return DivRounded(rounding_mode)(a, b)
 
 
 def neg(x: Any) -> Tensor:

@@ -11,9 +11,12 @@ from ... import _accel
 from ...backend import get_array_module, sum_to
 from ..function import Function
 from ..tensor import Tensor
+from ._args import pick_axis
+from .clamp import clamp, clip
 
 __all__ = [
-    "exp", "log", "log1p", "sqrt", "square", "abs", "maximum", "minimum", "clip", "where",
+    "exp", "log", "log1p", "sqrt", "square", "abs", "maximum", "minimum", "clip", "clamp",
+    "where",
     "tanh", "sigmoid", "relu", "leaky_relu", "softmax", "log_softmax", "cast",
 ]
 
@@ -104,26 +107,6 @@ class Minimum(_MinMax):
     take_max = False
 
 
-class Clip(Function):
-    def __init__(self, lo: float | None, hi: float | None) -> None:
-        self.lo = None if lo is None else float(lo)
-        self.hi = None if hi is None else float(hi)
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return get_array_module(x).clip(x, self.lo, self.hi)
-
-    def backward(self, gy: Any) -> Any:
-        # gradient 1 inside [lo, hi] (bounds included, as PyTorch), 0 outside
-        x = self.x
-        mask = np.True_
-        if self.lo is not None:
-            mask = x >= self.lo
-        if self.hi is not None:
-            mask = mask & (x <= self.hi)
-        return gy * mask
-
-
 class Where(Function):
     def __init__(self, condition: Any) -> None:
         self.condition = condition
@@ -211,6 +194,9 @@ class Softmax(Function):
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
+        if x.size == 0:  # over an empty axis (or with empty batch axes): empty, as PyTorch
+            self.y = x
+            return xp.empty_like(x)
         y = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         y /= y.sum(axis=self.axis, keepdims=True)
         if self.requires_grad:
@@ -229,6 +215,9 @@ class LogSoftmax(Function):
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
+        if x.size == 0:
+            self.y = x
+            return xp.empty_like(x)
         z = x - x.max(axis=self.axis, keepdims=True)
         y = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
         if self.requires_grad:
@@ -293,17 +282,27 @@ def minimum(a: Any, b: Any) -> Tensor:
     return Minimum()(a, b)
 
 
-def clip(x: Any, a_min: float | None, a_max: float | None) -> Tensor:
-    """Limit values to [a_min, a_max] (either may be None). Gradient 1 inside, 0 outside."""
-    return Clip(a_min, a_max)(x)
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """Elements of ``x`` where ``condition`` is true, else of ``y`` (NumPy's and PyTorch's
+    argument order); x and y may be tensors, arrays or numbers, and broadcast.
 
+    ``condition`` is a boolean array or tensor (not differentiated). With ``condition``
+    alone it returns a tuple of int64 index tensors, one per axis, as
+    ``torch.where(condition)`` / ``numpy.nonzero``.
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
-    """Elements of ``x`` where ``condition`` is true, else of ``y`` (NumPy's argument order).
-
-    ``condition`` is a boolean array or tensor (not differentiated); x and y broadcast.
+    Shape:
+        condition, x, y: broadcastable; output: their broadcast shape.
     """
     c = condition.data if isinstance(condition, Tensor) else condition
+    if x is None and y is None:
+        xp = get_array_module(c)
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in xp.nonzero(xp.asarray(c)))
+    if x is None or y is None:
+        raise TypeError("where: pass both x and y, or only the condition")
+    if getattr(c, "dtype", None) is None:
+        c = np.asarray(c)
+    if c.dtype.kind != "b":
+        raise TypeError(f"where: condition must be boolean, got dtype {c.dtype}")
     return Where(c)(x, y)
 
 
@@ -330,20 +329,44 @@ def leaky_relu(x: Any, alpha: float = 0.01) -> Tensor:
     return LeakyReLU(alpha)(x)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, max-shifted so it never overflows.
+def _softmax_args(x: Any, axis: Any, dim: Any, dtype: Any, op: str) -> tuple[Any, int]:
+    from ._args import canon_axis
+    from .shape import _ndim
+
+    axis = pick_axis(axis, dim, op, default=-1)
+    if dtype is not None:
+        x = cast(x, dtype)
+    return x, canon_axis(axis, _ndim(x), op) if _ndim(x) else None
+
+
+def softmax(x: Any, axis: int = -1, *, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis`` (or ``dim``), max-shifted so it never overflows.
+
+    Args:
+        x: the tensor.
+        axis: the axis that sums to 1 (``dim`` is PyTorch's name for it; pass one).
+        dtype: cast ``x`` to this dtype first (as PyTorch's ``dtype=``).
 
     Shape:
-        x: any; output: same as x, summing to 1 along ``axis``.
+        x: any; output: same as x, summing to 1 along ``axis`` (empty when x is empty).
     """
+    x, axis = _softmax_args(x, axis, dim, dtype, "softmax")
     return Softmax(axis)(x)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """log(softmax(x)) along ``axis``, computed as x - max - log(sum(exp(x - max))).
+def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """log(softmax(x)) along ``axis`` (or ``dim``), computed as x - max - log(sum(exp(x -
+    max))): finite for any finite input, unlike log(softmax(x)).
 
-    Finite for any finite input, unlike log(softmax(x)).
+    Args:
+        x: the tensor.
+        axis: the axis to normalize over (``dim`` is PyTorch's name for it; pass one).
+        dtype: cast ``x`` to this dtype first (as PyTorch's ``dtype=``).
+
+    Shape:
+        x: any; output: same as x.
     """
+    x, axis = _softmax_args(x, axis, dim, dtype, "log_softmax")
     return LogSoftmax(axis)(x)
 
 
