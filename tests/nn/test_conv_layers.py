@@ -73,10 +73,10 @@ def test_pool_layers():
     gradcheck(lambda x: nn.MaxPool2d(3, 2, 1)(x), x)
     gradcheck(lambda x: nn.AvgPool2d(3, 2, 1)(x), x)
     gradcheck(lambda x: nn.GlobalAvgPool2d()(x), x)
-    with pytest.raises(ValueError, match="output_size 1"):
-        nn.AdaptiveAvgPool2d(2)
+    with pytest.raises(ValueError, match="output_size must be positive"):
+        nn.AdaptiveAvgPool2d(0)
     with pytest.raises(ValueError, match=r"MaxPool2d.*\(N, C, H, W\)"):
-        nn.MaxPool2d(2)(_x((3, 6, 6)))
+        nn.MaxPool2d(2)(_x((6, 6)))
     with pytest.raises(ValueError, match="half the kernel"):
         nn.MaxPool2d(2, padding=2)
 
@@ -128,8 +128,6 @@ def test_batchnorm_options_and_checks():
         nn.BatchNorm1d(4)(_x((5, 3)))
     with pytest.raises(ValueError, match=r"BatchNorm2d.*\(N, 4, H, W\)"):
         nn.BatchNorm2d(4)(_x((5, 4)))
-    with pytest.raises(ValueError, match="momentum"):
-        nn.BatchNorm2d(4, momentum=None)
     with pytest.raises(ValueError, match="momentum"):
         nn.BatchNorm2d(4, momentum=1.5)
 

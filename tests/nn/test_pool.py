@@ -99,12 +99,14 @@ def test_global_pools():
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda x: max_pool2d(x[0], 2), "expected input"),
+        (lambda x: max_pool2d(x[0, 0], 2), "expected input"),
         (lambda x: max_pool2d(x, 2, padding=2), "half the kernel"),
         (lambda x: avg_pool2d(x, 8), "larger"),
         (lambda x: max_pool2d(x, 0), ">= 1"),
-        (lambda x: adaptive_avg_pool2d(x, 2), "output_size 1"),
+        (lambda x: adaptive_avg_pool2d(x, 0), "output_size must be positive"),
         (lambda x: global_avg_pool2d(x[0]), "expected input"),
+        (lambda x: max_pool2d(x, 2, dilation=0), ">= 1"),
+        (lambda x: avg_pool2d(x, 2, divisor_override=0), "divisor_override"),
     ],
 )
 def test_pool_errors(call, match):
