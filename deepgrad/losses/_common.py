@@ -18,6 +18,9 @@ def _tensor(x: Any) -> Tensor:
 
 
 def _check_reduction(name: str, reduction: str) -> None:
+    if not isinstance(reduction, str):  # e.g. torch's positional weight: nll_loss(x, y, w)
+        raise TypeError(f"{name}: reduction must be one of {_REDUCTIONS}, got a "
+                        f"{type(reduction).__name__} (pass weight= by keyword)")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 

@@ -37,15 +37,48 @@ class _BCE(Function):
         return gp, gt
 
 
-def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy on probabilities: -(t log p + (1 - t) log(1 - p)).
+def _weight_like(name: str, what: str, w: Any, x: Tensor) -> Tensor:
+    """``w`` as a tensor of ``x``'s dtype that broadcasts to ``x``'s shape (a Tensor keeps
+    its graph, so a weight that requires grad gets its gradient)."""
+    if isinstance(w, Tensor):
+        t = w if w.dtype == x.dtype else w.astype(x.dtype)
+    else:
+        t = Tensor._wrap(get_array_module(x.data).asarray(w, dtype=x.dtype))
+    try:
+        ok = np.broadcast_shapes(t.shape, x.shape) == x.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}: {what} of shape {t.shape} does not broadcast to the "
+                         f"input shape {x.shape} (expected e.g. shape {x.shape[-1:]})")
+    return t
+
+
+def _weighted(loss: Tensor, name: str, weight: Any, x: Tensor, reduction: str) -> Tensor:
+    """Multiply the elementwise loss by ``weight`` (broadcast), then reduce; the mean is
+    over the elements, as PyTorch's."""
+    if weight is not None:
+        loss = loss * _weight_like(name, "weight", weight, x)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean", *,
+                         weight: Any = None) -> Tensor:
+    """Binary cross-entropy on probabilities: -weight (t log p + (1 - t) log(1 - p)).
 
     ``p`` is clipped symmetrically to [eps, 1 - eps] with eps the dtype's machine epsilon
     (the gradient is zero outside). Prefer :func:`binary_cross_entropy_with_logits`.
 
+    Args:
+        input: probabilities in [0, 1].
+        target: probabilities in [0, 1], the input's shape.
+        reduction: "mean" (over all elements, weighted or not, as PyTorch), "sum" or "none".
+        weight: optional rescaling of each element's loss, broadcast against the input
+            (PyTorch's ``weight``).
+
     Shape:
-        input: (*) probabilities in [0, 1]; target: same shape, values in [0, 1];
-        output: scalar, or (*) for ``reduction="none"``.
+        input: (*) probabilities in [0, 1]; target: same shape, values in [0, 1]; weight:
+        broadcastable to (*); output: scalar, or (*) for ``reduction="none"``.
     """
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
@@ -53,7 +86,7 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Te
     t = _target_like(name, p, target)
     _check_unit_interval(name, "input probabilities", p.data)
     _check_unit_interval(name, "target values", t.data)
-    return _reduce(_BCE()(p, t), reduction)
+    return _weighted(_BCE()(p, t), name, weight, p, reduction)
 
 
 class _BCEWithLogits(Function):
@@ -85,19 +118,21 @@ class _BCEWithLogits(Function):
 
 
 def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean",
-                                     pos_weight: Any = None) -> Tensor:
+                                     pos_weight: Any = None, *, weight: Any = None) -> Tensor:
     """Binary cross-entropy on logits, fused with the sigmoid:
     max(x, 0) - x t + log1p(exp(-|x|)); finite with finite gradient for logits of ±1e4.
 
     Args:
         input: logits.
         target: probabilities in [0, 1], the input's shape.
-        reduction: "mean" (over all elements), "sum" or "none".
+        reduction: "mean" (over all elements, weighted or not), "sum" or "none".
         pos_weight: weight of the positive term, broadcast against the input (e.g. one per
             class, shape (C,)): -[pw t log σ(x) + (1 - t) log(1 - σ(x))], as PyTorch.
+        weight: optional rescaling of each element's loss, broadcast against the input
+            (PyTorch's ``weight``).
 
     Shape:
-        input: (*) logits; target: same shape; pos_weight: broadcastable to (*);
+        input: (*) logits; target: same shape; pos_weight, weight: broadcastable to (*);
         output: scalar, or (*) for ``reduction="none"``.
     """
     name = "binary_cross_entropy_with_logits"
@@ -106,16 +141,6 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     t = _target_like(name, x, target)
     _check_unit_interval(name, "target values", t.data)
     if pos_weight is None:
-        return _reduce(_BCEWithLogits()(x, t), reduction)
-    if isinstance(pos_weight, Tensor):
-        pw = pos_weight if pos_weight.dtype == x.dtype else pos_weight.astype(x.dtype)
-    else:
-        pw = Tensor._wrap(get_array_module(x.data).asarray(pos_weight, dtype=x.dtype))
-    try:
-        ok = np.broadcast_shapes(pw.shape, x.shape) == x.shape
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(f"{name}: pos_weight of shape {pw.shape} does not broadcast to the "
-                         f"input shape {x.shape} (expected e.g. shape {x.shape[-1:]})")
-    return _reduce(_BCEWithLogits()(x, t, pw), reduction)
+        return _weighted(_BCEWithLogits()(x, t), name, weight, x, reduction)
+    pw = _weight_like(name, "pos_weight", pos_weight, x)
+    return _weighted(_BCEWithLogits()(x, t, pw), name, weight, x, reduction)

@@ -138,7 +138,14 @@ class _CrossEntropy(Function):
         return gx, gq
 
 
-def _axis(name: str, axis: int, ndim: int) -> int:
+def _axis(name: str, axis: int | None, ndim: int, dim: int | None = None) -> int:
+    """The class axis from ``axis`` or its PyTorch alias ``dim`` (default -1), normalized."""
+    if dim is not None:
+        if axis is not None and axis != dim:
+            raise ValueError(f"{name}: give the class axis as axis= or dim=, not both "
+                             f"(got axis={axis}, dim={dim})")
+        axis = dim
+    axis = -1 if axis is None else int(axis)
     if ndim == 0 or not -ndim <= axis < ndim:
         raise ValueError(f"{name}: class axis {axis} is out of range for an input with "
                          f"{ndim} dimensions")
@@ -182,8 +189,8 @@ def _label_targets(labels: Any, keep: Any, w: Any, ls: float, c: int, dtype: Any
 
 
 def cross_entropy(input: Any, target: Any, label_smoothing: float = 0.0,
-                  reduction: str = "mean", axis: int = -1, *, weight: Any = None,
-                  ignore_index: int | None = None) -> Tensor:
+                  reduction: str = "mean", axis: int | None = None, *, weight: Any = None,
+                  ignore_index: int | None = None, dim: int | None = None) -> Tensor:
     """Softmax cross-entropy on logits, as one fused op (``(softmax - onehot) / N`` backward).
 
     Args:
@@ -194,11 +201,12 @@ def cross_entropy(input: Any, target: Any, label_smoothing: float = 0.0,
         label_smoothing: ε in [0, 1): the target becomes (1 - ε) target + ε / C (PyTorch's).
         reduction: "mean" (over the N examples, and every position for inputs of more than
             two dimensions, like torch), "sum" or "none".
-        axis: the class axis (-1, Keras's; ``nn.CrossEntropyLoss`` uses 1, torch's).
+        axis: the class axis (default -1, Keras's; ``nn.CrossEntropyLoss`` uses 1, torch's).
         weight: optional (C,) weight of each class (torch's); with labels the mean divides
             by the summed weights of the targets, with probabilities by N.
         ignore_index: a label value whose positions add nothing to the loss, the gradient
             or the mean's divisor (torch's; class labels only).
+        dim: PyTorch's name for ``axis`` (give one of them).
 
     Shape:
         input: (N, C) (or any shape with C along ``axis``, (C,) for one example); target:
@@ -207,11 +215,15 @@ def cross_entropy(input: Any, target: Any, label_smoothing: float = 0.0,
     """
     name = "cross_entropy"
     _check_reduction(name, reduction)
+    if not isinstance(label_smoothing, int | float | np.floating | np.integer):
+        # torch's third positional argument is weight: cross_entropy(x, y, w)
+        raise TypeError(f"{name}: label_smoothing must be a number, got a "
+                        f"{type(label_smoothing).__name__} (pass weight= by keyword)")
     ls = float(label_smoothing)
     if not 0.0 <= ls < 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1), got {label_smoothing}")
     x0 = _tensor(input)
-    ax = _axis(name, axis, x0.ndim)
+    ax = _axis(name, axis, x0.ndim, dim)
     c, batch = x0.shape[ax], x0.shape[:ax] + x0.shape[ax + 1:]
     x = _class_rows(x0, ax)
     w = _class_weight(name, weight, c, x0)
@@ -263,8 +275,9 @@ class _NLL(Function):
         return gx
 
 
-def nll_loss(input: Any, target: Any, reduction: str = "mean", axis: int = -1, *,
-             weight: Any = None, ignore_index: int | None = None) -> Tensor:
+def nll_loss(input: Any, target: Any, reduction: str = "mean", axis: int | None = None, *,
+             weight: Any = None, ignore_index: int | None = None,
+             dim: int | None = None) -> Tensor:
     """Negative log-likelihood: -weight[t] log_probs[t] (use after ``log_softmax``).
 
     Args:
@@ -272,9 +285,10 @@ def nll_loss(input: Any, target: Any, reduction: str = "mean", axis: int = -1, *
         target: integer class labels in [0, C) of the input's shape without ``axis``.
         reduction: "mean" (divided by the summed weights of the targets, N unweighted),
             "sum" or "none".
-        axis: the class axis (-1; ``nn.NLLLoss`` uses 1, torch's).
+        axis: the class axis (default -1; ``nn.NLLLoss`` uses 1, torch's).
         weight: optional (C,) weight of each class (torch's).
         ignore_index: a label value whose positions add nothing (torch's).
+        dim: PyTorch's name for ``axis`` (give one of them).
 
     Shape:
         input: (N, C) (or any shape with C along ``axis``, (C,) for one example); target:
@@ -284,7 +298,7 @@ def nll_loss(input: Any, target: Any, reduction: str = "mean", axis: int = -1, *
     name = "nll_loss"
     _check_reduction(name, reduction)
     x0 = _tensor(input)
-    ax = _axis(name, axis, x0.ndim)
+    ax = _axis(name, axis, x0.ndim, dim)
     c, batch = x0.shape[ax], x0.shape[:ax] + x0.shape[ax + 1:]
     x = _class_rows(x0, ax)
     w = _class_weight(name, weight, c, x0)

@@ -8,14 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..autograd.ops.activations import elu, gelu, hardtanh, silu, softplus
+from ..autograd.ops.activations_extra import hardsigmoid, hardswish, mish, prelu, relu6
 from ..autograd.ops.math import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from ..autograd.tensor import Tensor
+from ..backend import get_default_dtype
 from .module import Module
+from .parameter import Parameter
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "ELU",
-    "GELU", "SiLU", "Softplus", "Hardtanh", "get_activation", "ACTIVATIONS",
+    "GELU", "SiLU", "Softplus", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish",
+    "PReLU", "get_activation", "ACTIVATIONS",
 ]
 
 
@@ -212,11 +218,89 @@ class Hardtanh(Module):
         return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
+class ReLU6(Module):
+    """Elementwise min(max(x, 0), 6) (MobileNet's).
+
+    Shape:
+        input (*) -> output (*), same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return relu6(x)
+
+
+class Hardsigmoid(Module):
+    """Elementwise relu6(x + 3) / 6, a piecewise-linear sigmoid.
+
+    Shape:
+        input (*) -> output (*), same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return hardsigmoid(x)
+
+
+class Hardswish(Module):
+    """Elementwise x · relu6(x + 3) / 6 (MobileNetV3's).
+
+    Shape:
+        input (*) -> output (*), same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return hardswish(x)
+
+
+class Mish(Module):
+    """Elementwise x · tanh(softplus(x)).
+
+    Shape:
+        input (*) -> output (*), same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return mish(x)
+
+
+class PReLU(Module):
+    """max(0, x) + a · min(0, x) with a learned slope ``a`` (``weight``), one for all
+    channels or one per channel (dimension 1), as ``torch.nn.PReLU``.
+
+    Args:
+        num_parameters: 1, or C to learn a slope per channel.
+        init: the initial slope.
+
+    Shape:
+        input (N, C, *) (or any shape with ``num_parameters=1``) -> output, same shape;
+        weight: (num_parameters,).
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+        super().__init__()
+        if int(num_parameters) < 1:
+            raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
+        self.num_parameters = int(num_parameters)
+        self.init = float(init)
+        self.weight = Parameter(np.full(self.num_parameters, self.init, get_default_dtype()))
+
+    def reset_parameters(self, rng: Any = None) -> None:
+        """Every slope back to ``init``."""
+        self.weight.data[...] = self.init
+
+    def forward(self, x: Tensor) -> Tensor:
+        return prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
 ACTIVATIONS: dict[str, type[Module]] = {
     "linear": Identity, "identity": Identity, "none": Identity,
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,
     "softmax": Softmax, "log_softmax": LogSoftmax, "elu": ELU, "gelu": GELU,
     "silu": SiLU, "swish": SiLU, "softplus": Softplus, "hardtanh": Hardtanh,
+    "relu6": ReLU6, "hard_sigmoid": Hardsigmoid, "hardsigmoid": Hardsigmoid,
+    "hard_swish": Hardswish, "hardswish": Hardswish, "mish": Mish, "prelu": PReLU,
 }
 
 

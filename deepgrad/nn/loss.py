@@ -31,15 +31,40 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
+def _float_buffer(value: Any) -> Any:
+    """A weight given as a list or array becomes a float array (a float array keeps its
+    dtype: the loss casts it to the input's); Tensors and None pass through."""
+    if value is None or isinstance(value, Tensor):
+        return value
+    float_array = isinstance(value, np.ndarray) and value.dtype.kind == "f"
+    return np.asarray(value, dtype=None if float_array else get_default_dtype())
+
+
+def _listed(t: Any) -> Any:
+    return None if t is None else to_numpy(t.data).tolist()
+
+
 class BCELoss(_Loss):
     """Binary cross-entropy on probabilities (see ``losses.binary_cross_entropy``).
+
+    Args:
+        reduction: "mean", "sum" or "none".
+        weight: optional rescaling of each element's loss, broadcast against the input;
+            kept as a buffer (``state_dict`` key ``"weight"``, as in torch).
 
     Shape:
         input (*) in [0, 1], target (*) in [0, 1] -> scalar, or (*) for "none".
     """
 
+    def __init__(self, reduction: str = "mean", *, weight: Any = None) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", _float_buffer(weight))
+
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.binary_cross_entropy(input, target, self.reduction)
+        return F.binary_cross_entropy(input, target, self.reduction, weight=self.weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"reduction": self.reduction, "weight": _listed(self.weight)}
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -50,25 +75,27 @@ class BCEWithLogitsLoss(_Loss):
         reduction: "mean", "sum" or "none".
         pos_weight: weight of the positive term, broadcast against the input (e.g. one per
             class, shape (C,)); kept as a buffer (``state_dict`` key ``"pos_weight"``).
+        weight: optional rescaling of each element's loss, broadcast against the input;
+            a buffer too (key ``"weight"``).
 
     Shape:
         input (*) logits, target (*) in [0, 1] -> scalar, or (*) for "none".
     """
 
-    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+    def __init__(self, reduction: str = "mean", pos_weight: Any = None, *,
+                 weight: Any = None) -> None:
         super().__init__(reduction)
-        if pos_weight is not None and not isinstance(pos_weight, Tensor):
-            pos_weight = np.asarray(pos_weight, dtype=get_default_dtype())
-        self.register_buffer("pos_weight", pos_weight)  # a buffer, as in torch
+        self.register_buffer("weight", _float_buffer(weight))  # buffers, as in torch
+        self.register_buffer("pos_weight", _float_buffer(pos_weight))
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.reduction,
-                                                  pos_weight=self.pos_weight)
+                                                  pos_weight=self.pos_weight,
+                                                  weight=self.weight)
 
     def get_config(self) -> dict[str, Any]:
-        pw = self.pos_weight
-        return {"reduction": self.reduction,
-                "pos_weight": None if pw is None else to_numpy(pw.data).tolist()}
+        return {"reduction": self.reduction, "pos_weight": _listed(self.pos_weight),
+                "weight": _listed(self.weight)}
 
 
 def _class_axis(axis: int | None, ndim: int) -> int:
@@ -85,11 +112,7 @@ class _ClassLoss(_Loss):
     def __init__(self, reduction: str, axis: int | None, weight: Any,
                  ignore_index: int) -> None:
         super().__init__(reduction)
-        if weight is not None and not isinstance(weight, Tensor):
-            # a float array keeps its dtype (the loss casts it to the input's); lists get
-            # the default dtype
-            float_array = isinstance(weight, np.ndarray) and weight.dtype.kind == "f"
-            weight = np.asarray(weight, dtype=None if float_array else get_default_dtype())
+        weight = _float_buffer(weight)
         if weight is not None and weight.ndim != 1:
             raise ValueError(f"{type(self).__name__}: weight must be 1-D (one value per "
                              f"class), got shape {tuple(weight.shape)}")
@@ -98,9 +121,8 @@ class _ClassLoss(_Loss):
         self.axis = None if axis is None else int(axis)
 
     def get_config(self) -> dict[str, Any]:
-        w = self.weight
         return {"reduction": self.reduction, "axis": self.axis, "ignore_index": self.ignore_index,
-                "weight": None if w is None else to_numpy(w.data).tolist()}
+                "weight": _listed(self.weight)}
 
     def extra_repr(self) -> str:
         ls = getattr(self, "label_smoothing", 0.0)

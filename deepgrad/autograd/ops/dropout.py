@@ -11,7 +11,7 @@ from ...backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
 
-__all__ = ["dropout"]
+__all__ = ["dropout", "dropout2d"]
 
 
 def _uniform(xp: Any, rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -32,18 +32,23 @@ def _uniform(xp: Any, rng: np.random.Generator, shape: tuple[int, ...], dtype: A
 
 
 class Dropout(Function):
-    def __init__(self, p: float, rng: np.random.Generator) -> None:
+    """Inverted dropout; with ``channels`` one draw per (example, channel), broadcast over
+    the positions (``dropout2d``)."""
+
+    def __init__(self, p: float, rng: np.random.Generator, channels: bool = False) -> None:
         self.p = p
         self.rng = rng
+        self.channels = channels
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
         dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        shape = x.shape[:-2] + (1, 1) if self.channels else x.shape
         if self.p >= 1.0:
-            mask = xp.zeros(x.shape, dtype=dt)
+            mask = xp.zeros(shape, dtype=dt)
         else:
             draw = dt if dt in (np.float32, np.float64) else np.dtype(np.float32)
-            keep = _uniform(xp, self.rng, x.shape, draw) >= self.p
+            keep = _uniform(xp, self.rng, shape, draw) >= self.p
             mask = keep.astype(dt)
             mask *= dt.type(1.0 / (1.0 - self.p))
         if self.requires_grad:
@@ -51,7 +56,7 @@ class Dropout(Function):
         return x * mask
 
     def backward(self, gy: Any) -> Any:
-        # d (x * keep / (1 - p)) = keep / (1 - p), the mask of the forward pass
+        # d (x * keep / (1 - p)) = keep / (1 - p), the mask of the forward pass (broadcast)
         return gy * self.mask
 
 
@@ -78,3 +83,31 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> T
     if not training or p == 0.0:
         return x if isinstance(x, Tensor) else Tensor(x)
     return Dropout(p, as_generator(rng))(x)
+
+
+def dropout2d(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Tensor:
+    """Channel dropout (PyTorch's ``dropout2d``, SpatialDropout): zero whole channels of
+    each example with probability ``p`` and scale the rest by 1 / (1 - p); the identity
+    when not ``training``.
+
+    A 3-d input is one unbatched image (C, H, W), as PyTorch documents it (torch 2.x still
+    treats it as (N, C, L) with a warning).
+
+    Args:
+        x: input (N, C, H, W) or (C, H, W).
+        p: drop probability in [0, 1].
+        training: apply dropout (True) or return ``x`` unchanged (False).
+        rng: a numpy Generator or int seed; None draws from the default generator.
+
+    Shape:
+        x: (N, C, H, W) or (C, H, W); output: same as x.
+    """
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability must be in [0, 1], got {p}")
+    if len(x.shape) not in (3, 4):
+        raise ValueError(f"dropout2d: expected input (N, C, H, W) or (C, H, W), got shape "
+                         f"{tuple(x.shape)}")
+    if not training or p == 0.0:
+        return x if isinstance(x, Tensor) else Tensor(x)
+    return Dropout(p, as_generator(rng), channels=True)(x)

@@ -32,12 +32,43 @@ def _normalized_backward(gxhat: Any, xhat: Any, inv_std: Any, axes: tuple[int, .
     return gx
 
 
+def _affine(xhat: Any, wb: tuple[Any, ...], affine: tuple[bool, bool],
+            shape: tuple[int, ...] | None = None) -> tuple[Any, Any]:
+    """(γ or None, y = γ·x̂ + β) with the parameters present in ``affine`` taken from ``wb``
+    in order and reshaped to ``shape`` (None: as they are)."""
+    it = iter(wb)
+    gamma = next(it) if affine[0] else None
+    beta = next(it) if affine[1] else None
+    if shape is not None:
+        gamma = None if gamma is None else gamma.reshape(shape)
+        beta = None if beta is None else beta.reshape(shape)
+    y = xhat if gamma is None else xhat * gamma
+    if beta is not None and y is xhat:
+        y = xhat + beta
+    elif beta is not None:
+        y += beta
+    return gamma, y
+
+
+def _affine_grads(needs: tuple[bool, ...], affine: tuple[bool, bool], gw: Any,
+                  gb: Any) -> tuple[Any, ...]:
+    """The gradients of the parameters present (γ: Σ gy·x̂, β: Σ gy), None where unneeded."""
+    out, i = [], 1
+    for present, g in zip(affine, (gw, gb), strict=True):
+        if present:
+            out.append(g if needs[i] else None)
+            i += 1
+    return tuple(out)
+
+
 class BatchNorm(Function):
     """Fused batch normalization over every axis but the channel axis 1."""
 
     def __init__(
-        self, running_mean: Any, running_var: Any, training: bool, momentum: float, eps: float
+        self, running_mean: Any, running_var: Any, training: bool, momentum: float, eps: float,
+        affine: tuple[bool, bool] = (True, True),
     ) -> None:
+        self.affine = affine  # which of weight, bias follow x among the inputs
         self.running_mean = _raw(running_mean)
         self.running_var = _raw(running_var)
         self.training = bool(training)
@@ -80,14 +111,10 @@ class BatchNorm(Function):
             var = self.running_var.reshape(bshape).astype(x.dtype, copy=False)
             inv_std = 1.0 / xp.sqrt(var + dt(self.eps))
             xhat = (x - mean) * inv_std
-        y = xhat
-        if wb:
-            y = xhat * wb[0].reshape(bshape)
-            if len(wb) > 1:
-                y += wb[1].reshape(bshape)
+        gamma, y = _affine(xhat, wb, self.affine, bshape)
         if self.requires_grad:
             self.xhat, self.inv_std, self.axes, self.bshape = xhat, inv_std, axes, bshape
-            self.gamma = wb[0] if wb else None
+            self.gamma = gamma
             if y is xhat:
                 y = xhat.copy()  # the output may be changed in place by a later op
         return y
@@ -112,17 +139,17 @@ class BatchNorm(Function):
                 gx -= k * sum_gy
             else:
                 gx = gy * scale
-        gw = sum_gyx.reshape(c) if len(needs) > 1 and needs[1] else None
-        gb = sum_gy.reshape(c) if len(needs) > 2 and needs[2] else None
-        return (gx, gw, gb)[: len(needs)]
+        return (gx, *_affine_grads(needs, self.affine, sum_gyx.reshape(c),
+                                   sum_gy.reshape(c)))
 
 
 class LayerNorm(Function):
     """Fused layer normalization over the trailing axes."""
 
-    def __init__(self, ndims: int, eps: float) -> None:
+    def __init__(self, ndims: int, eps: float, affine: tuple[bool, bool] = (True, True)) -> None:
         self.ndims = ndims
         self.eps = float(eps)
+        self.affine = affine
 
     def forward(self, x: Any, *wb: Any) -> Any:
         xp = get_array_module(x)
@@ -134,14 +161,10 @@ class LayerNorm(Function):
         inv_std = 1.0 / xp.sqrt(var + dt(self.eps))
         xhat = xc
         xhat *= inv_std
-        y = xhat
-        if wb:
-            y = xhat * wb[0]
-            if len(wb) > 1:
-                y += wb[1]
+        gamma, y = _affine(xhat, wb, self.affine)
         if self.requires_grad:
             self.xhat, self.inv_std, self.axes = xhat, inv_std, axes
-            self.gamma = wb[0] if wb else None
+            self.gamma = gamma
             if y is xhat:
                 y = xhat.copy()
         return y
@@ -156,9 +179,9 @@ class LayerNorm(Function):
         if needs[0]:
             gxhat = gy if self.gamma is None else gy * self.gamma
             gx = _normalized_backward(gxhat, xhat, inv_std, axes)
-        gw = (gy * xhat).sum(axis=lead) if len(needs) > 1 and needs[1] else None
-        gb = gy.sum(axis=lead) if len(needs) > 2 and needs[2] else None
-        return (gx, gw, gb)[: len(needs)]
+        gw = (gy * xhat).sum(axis=lead) if self.affine[0] and any(needs[1:]) else None
+        gb = gy.sum(axis=lead) if self.affine[1] and any(needs[1:]) else None
+        return (gx, *_affine_grads(needs, self.affine, gw, gb))
 
 
 def batch_norm(
@@ -190,11 +213,10 @@ def batch_norm(
     Shape:
         x: (N, C) or (N, C, L) or (N, C, H, W); running stats, weight, bias: (C,) -> x.shape
     """
-    if weight is None and bias is not None:
-        raise ValueError("batch_norm: a bias without a weight is not supported")
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
-    op = BatchNorm(running_mean, running_var, training, momentum, eps)
+    affine = (weight is not None, bias is not None)
+    op = BatchNorm(running_mean, running_var, training, momentum, eps, affine)
     wb = tuple(a for a in (weight, bias) if a is not None)
     return op(x, *wb)
 
@@ -217,7 +239,5 @@ def layer_norm(
         raise ValueError(
             f"layer_norm: input of shape {tuple(x.shape)} does not end with normalized_shape {ns}"
         )
-    if weight is None and bias is not None:
-        raise ValueError("layer_norm: a bias without a weight is not supported")
     wb = tuple(a for a in (weight, bias) if a is not None)
-    return LayerNorm(len(ns), eps)(x, *wb)
+    return LayerNorm(len(ns), eps, (weight is not None, bias is not None))(x, *wb)
