@@ -127,6 +127,8 @@ def _check_all(model: Any, J: Any, backward: Any, args: Any, seed: int) -> list[
     rows = []
     for mname, m in model.named_modules():
         for pname, p in m.named_parameters(recurse=False):
+            if not p.requires_grad:  # frozen (trainable: false): it gets no gradient
+                continue
             g = np.array(p.grad if p.grad is not None else np.zeros(p.shape))
             res = check_param(J, j0, p, g, args.eps, args.max_elements, args.directions, rng)
             rows.append((f"{mname} ({type(m).__name__})", f"{mname}.{pname}".lstrip("."), p,

@@ -110,6 +110,10 @@ def _model_manifest(model: Module, optimizer: Any, epoch: int | None,
         "epoch": epoch,
         "optimizer": None,
     }
+    frozen = [n for n, m in model.named_modules() if not m.trainable]
+    frozen_params = [n for n, p in model.named_parameters() if not p.requires_grad]
+    if frozen or frozen_params:  # Keras's trainable=False / PyTorch's requires_grad_(False)
+        manifest["frozen"] = {"modules": frozen, "parameters": frozen_params}
     if optimizer is not None:
         sd = optimizer.state_dict()
         encoded = {
@@ -207,6 +211,24 @@ def _array_refs(encoded: Any, out: list[str]) -> list[str]:
     return out
 
 
+def _refreeze(model: Module, frozen: Any, path: str) -> None:
+    """Restore ``trainable = False`` modules and frozen parameters saved in the manifest."""
+    if not frozen:
+        return
+    if not isinstance(frozen, dict):
+        raise ValueError(f"{path}: corrupt model file (malformed 'frozen' entry)")
+    modules = dict(model.named_modules())
+    params = dict(model.named_parameters())
+    for n in _names(frozen.get("modules", []), path, "frozen modules"):
+        if n not in modules:
+            raise ValueError(f"{path}: the frozen module {n!r} is not in the architecture")
+        modules[n].trainable = False
+    for n in _names(frozen.get("parameters", []), path, "frozen parameters"):
+        if n not in params:
+            raise ValueError(f"{path}: the frozen parameter {n!r} is not in the architecture")
+        params[n].requires_grad_(False)
+
+
 def _load_model(arc: Archive) -> Checkpoint:
     path, manifest = arc.path, arc.manifest
     keys = _names(manifest.get("weights", []), path, "weights")
@@ -224,6 +246,7 @@ def _load_model(arc: Archive) -> Checkpoint:
         raise ValueError(f"{path}: corrupt model file (the optimizer state refers to arrays "
                          f"it does not hold: {absent[:5]})")
     model = build_model(arc, {k: entries[f"weights/{k}"] for k in keys})
+    _refreeze(model, manifest.get("frozen"), path)
     model.eval()
     meta = manifest.get("metadata") or {}
     model.metadata = dict(meta)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.graph import LAYER_CONFIG, Model
 from ..nn.init import init_skipped, skip_init
 from ..nn.module import Module
 
@@ -117,7 +118,12 @@ def module_to_config(module: Module) -> dict[str, Any]:
     """
     cls = type(module)
     name = _class_name(cls)
+    if isinstance(module, Model) and module.is_graph:  # Keras's functional model: the graph
+        return {"class": name, "graph": module.get_config()}
     getter = getattr(module, "get_config", None)
+    if isinstance(module, Model) and getter is not None and \
+            getattr(cls, "get_config", None) is Model.get_config:
+        getter = None  # a Model subclassed without a graph: its recorded arguments
     if callable(getter):
         kwargs = dict(getter())
         args: tuple[Any, ...] = tuple(kwargs.pop("*args", ()))
@@ -157,6 +163,10 @@ def module_from_config(config: dict[str, Any]) -> Module:
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise ValueError(f"malformed layer config {config!r}")
     cls = get_module_class(name)
+    if "graph" in config:
+        if not (isinstance(cls, type) and issubclass(cls, Model)):
+            raise ValueError(f"malformed layer config: {name} is not a graph Model")
+        return cls.from_config(config["graph"], layer_builder=module_from_config)
     args = [_decode(a) for a in args]
     kwargs = {k: _decode(v) for k, v in kwargs.items()}
     if init_skipped():
@@ -167,3 +177,7 @@ def module_from_config(config: dict[str, Any]) -> Module:
         with skip_init(False):
             return _construct(cls, name, args, kwargs)
     return _construct(cls, name, args, kwargs)
+
+
+LAYER_CONFIG["to"] = module_to_config  # what graph models serialize their layers with
+LAYER_CONFIG["from"] = module_from_config

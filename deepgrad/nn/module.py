@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,8 +15,17 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, get_default_dtype, to_device, to_numpy
 from .init import init_skipped, is_placeholder, placeholder
 from .parameter import Parameter
+from .symbolic import SymbolicTensor, symbolic_call
 
 __all__ = ["Module", "StateDictError"]
+
+
+def _is_symbolic(a: Any) -> bool:
+    """A SymbolicTensor, or a list/tuple starting with one (merge layers)."""
+    c = a.__class__
+    return c is SymbolicTensor or ((c is list or c is tuple) and len(a) > 0
+                                   and a[0].__class__ is SymbolicTensor)
+
 
 _recorder: list[tuple[str, Module, tuple[int, ...]]] | None = None
 
@@ -32,6 +42,10 @@ class Module:
     same in every run (``"0.weight"``, ``"encoder.1.bias"``). Subclasses implement
     ``forward``; calling the module calls it. The arguments a subclass was constructed with
     are recorded, so ``deepgrad.save`` can store the architecture.
+
+    Every layer also takes a keyword ``name=`` (Keras's; ``layer.name``, None by default,
+    names it in graph models). Called on a ``deepgrad.Input`` (a SymbolicTensor), a
+    module records a node of a graph model instead of computing (see ``deepgrad.Model``).
     """
 
     training: bool
@@ -41,19 +55,33 @@ class Module:
         init = cls.__dict__.get("__init__")
         if init is None or getattr(init, "_records_args", False):
             return
+        takes_name = "name" in inspect.signature(init).parameters
 
         @functools.wraps(init)
         def recording_init(self: Module, *args: Any, **kw: Any) -> None:
             if "_init_args" not in self.__dict__:
                 object.__setattr__(self, "_init_args", (args, kw))
+            if not takes_name and "name" in kw:  # Keras's name= on every layer
+                kw = dict(kw)
+                name = kw.pop("name")
+                if name is not None and not isinstance(name, str):
+                    raise ValueError(f"{cls.__name__}: name must be a string, got {name!r}")
+                init(self, *args, **kw)
+                if name is not None:
+                    object.__setattr__(self, "name", name)
+                return
             init(self, *args, **kw)
 
         recording_init._records_args = True  # type: ignore[attr-defined]
         cls.__init__ = recording_init  # type: ignore[method-assign]
 
-    def __init__(self) -> None:
+    def __init__(self, *, name: str | None = None) -> None:
         if "_init_args" not in self.__dict__:  # a subclass without its own __init__
             object.__setattr__(self, "_init_args", ((), {}))
+        if name is not None:  # Keras's layer name (any subclass takes name=... too)
+            if not isinstance(name, str):
+                raise ValueError(f"{type(self).__name__}: name must be a string, got {name!r}")
+            object.__setattr__(self, "name", name)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", [])
@@ -98,6 +126,12 @@ class Module:
         for key in ("_parameters", "_buffers", "_modules"):
             if key in d and name in d[key]:
                 return d[key][name]
+        if name == "name":  # set by name=... or by the graph Model that contains it
+            return None
+        if name in ("output", "input") and d.get("_nodes"):  # Keras's layer.output
+            node = d["_nodes"][0]
+            return node.output if name == "output" else (
+                node.parents[0] if len(node.parents) == 1 else list(node.parents))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
@@ -209,8 +243,9 @@ class Module:
     # ------------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch norm uses batch statistics); returns self."""
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        for m in self.modules():  # a frozen layer with running statistics stays in eval
+            object.__setattr__(m, "training", bool(mode) and (
+                m.__dict__.get("_trainable", True) or not m._buffers))
         return self
 
     def eval(self) -> Module:
@@ -218,10 +253,36 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
-        """Freeze (False) or unfreeze every parameter; returns self."""
+        """Freeze (False) or unfreeze every parameter; returns self (PyTorch's).
+
+        Frozen parameters get no gradient and optimizers skip them. Unlike
+        ``trainable = False``, batch norm keeps its mode: call ``bn.eval()`` to stop it
+        updating its running statistics.
+        """
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
+
+    @property
+    def trainable(self) -> bool:
+        """Keras's flag: whether this module's parameters are trained (default True).
+
+        Setting it (recursively, on every sub-module) freezes or unfreezes the parameters
+        as ``requires_grad_`` does; in addition a frozen layer holding running statistics
+        (batch norm) runs in inference mode even in ``train()`` (Keras's rule: fine-tuning
+        with batch statistics wrecks a pretrained network). Re-compile after changing it.
+        """
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for m in self.modules():
+            object.__setattr__(m, "_trainable", value)
+            if m._buffers:
+                object.__setattr__(m, "training", self.training and value)
+        for p in self.parameters():
+            p.requires_grad_(value)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None."""
@@ -311,6 +372,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0].__class__ is not Tensor and _is_symbolic(args[0]):
+            return symbolic_call(self, args, kwargs)  # declaring a graph model (functional API)
         out = self.forward(*args, **kwargs)
         if _recorder is not None and not self._modules and isinstance(out, Tensor):
             _recorder.append(("", self, tuple(out.shape)))

@@ -153,7 +153,8 @@ class Optimizer:
         return HookHandle(self.step_post_hooks, hook)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient, once.
+        """Update every parameter that has a gradient, once; frozen parameters
+        (``requires_grad`` False) are skipped even if they hold a stale gradient.
 
         Args:
             closure: optional callable that re-evaluates the model and returns the loss
@@ -171,7 +172,7 @@ class Optimizer:
         for group, states in zip(self.param_groups, self.state, strict=True):
             for p, state in zip(group["params"], states, strict=True):
                 grad = p.grad
-                if grad is None:
+                if grad is None or not getattr(p, "requires_grad", True):
                     continue
                 if hasattr(grad, "requires_grad"):  # a Tensor: use its array
                     grad = grad.data

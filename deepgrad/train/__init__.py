@@ -8,6 +8,7 @@ Tensor operators.
 
 from __future__ import annotations
 
+from ..nn.graph import Model as _GraphModel
 from ..nn.module import Module
 from .compile import (
     LOSS_NAMES,
@@ -26,9 +27,10 @@ __all__ = [
     "Model",
 ]
 
-Model = Module
-"""Any module is a model: ``deepgrad.Model`` is ``deepgrad.nn.Module``, with the
-training methods attached."""
+Model = _GraphModel
+"""``deepgrad.Model`` is :class:`deepgrad.nn.Model`: a graph model built from ``Input`` and
+outputs, or, subclassed without them, a plain Module. Every Module has the training
+methods attached."""
 
 for _name, _fn in {"compile": compile, "fit": fit, "evaluate": evaluate, "predict": predict,
                    "predict_classes": predict_classes}.items():

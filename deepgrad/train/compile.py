@@ -14,6 +14,7 @@ from .. import optim
 from ..autograd.ops.math import clip, log, sigmoid, softmax
 from ..nn import activation as act
 from ..nn.container import Sequential
+from ..nn.graph import Model as GraphModel
 from ..nn.module import Module
 
 __all__ = ["LossSpec", "resolve_loss", "resolve_optimizer", "final_activation", "LOSS_NAMES",
@@ -89,10 +90,13 @@ class LossSpec:
         return out
 
 
-def final_activation(model: Module) -> str | None:
+def final_activation(model: Module, output: int = 0) -> str | None:
     """The model's final activation if it is structurally visible (a Sequential ending in
-    Sigmoid/Softmax/LogSoftmax, or in a Dense layer with such an activation)."""
+    Sigmoid/Softmax/LogSoftmax, or in a Dense layer with such an activation; for a graph
+    model, the layer computing its ``output``-th output)."""
     m: Any = model
+    if isinstance(m, GraphModel) and m.is_graph:
+        m = m.outputs[output].node.layer
     while isinstance(m, Sequential) and len(m) > 0:
         m = m[len(m) - 1]
     if isinstance(m, act.Sigmoid):
@@ -111,7 +115,16 @@ def forward_logits(model: Module, x: Any, head: str | None) -> Any:
     """Run ``model`` on ``x`` without its final ``head`` activation."""
     if head is None:
         return model(x)
+    if isinstance(model, GraphModel) and model.is_graph:
+        return model._run((x,), {0: strip_head})[0]
     return _forward_without_head(model, x)
+
+
+def strip_head(layer: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a graph model's final ``layer`` without its activation."""
+    if kwargs or len(args) != 1:
+        raise TypeError(f"cannot separate the final activation of {type(layer).__name__}")
+    return _forward_without_head(layer, args[0])
 
 
 def _forward_without_head(m: Any, x: Any) -> Any:
@@ -157,9 +170,15 @@ def loss_and_outputs(spec: LossSpec, model: Module, x: Any, y: Any) -> tuple[Any
     return spec.fn(out, y), out
 
 
-def resolve_loss(loss: Any, model: Module, from_logits: bool | None = None) -> LossSpec:
-    """A LossSpec from a name (Keras or PyTorch style) or a callable ``fn(outputs, y)``."""
-    head = final_activation(model)
+def resolve_loss(loss: Any, model: Module, from_logits: bool | None = None,
+                 output: int = 0) -> LossSpec:
+    """A LossSpec from a name (Keras or PyTorch style) or a callable ``fn(outputs, y)``
+    (for a graph model, for its ``output``-th output)."""
+    head = final_activation(model, output)
+    if head in ("sigmoid", "softmax") and isinstance(model, GraphModel) and model.is_graph \
+            and model.output_is_internal(output):
+        from_logits = False  # other layers use these probabilities: no logits to fuse with
+        head = None
     if callable(loss) and not isinstance(loss, str):
         name = getattr(loss, "__name__", type(loss).__name__)
         return LossSpec(name, "custom", head, False, loss)

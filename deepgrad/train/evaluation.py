@@ -25,6 +25,7 @@ from .inputs import (
     prepare_xy,
     probe_output,
 )
+from .multi import evaluate_multi, is_multi, predict_multi, unwrap_single
 from .validation import as_numeric_array, check_finite, first_nonfinite_parameter
 
 __all__ = ["evaluate", "predict", "predict_classes", "evaluate_batches", "check_steps"]
@@ -130,6 +131,9 @@ def evaluate(model: Module, X: Any, y: Any = None, batch_size: int | None = None
     spec = compiled_spec(model)
     check_verbose(verbose)
     check_steps(steps)
+    if getattr(model, "_multi_spec", None) is not None:
+        return evaluate_multi(model, X, y, batch_size, verbose)
+    X, y = unwrap_single(model, X, y)
     if is_batches(X):
         batches, total = _from_loader(model, spec, X, y, steps, True)
     else:
@@ -179,6 +183,9 @@ def predict(model: Module, X: Any, batch_size: int | None = None,
     check_verbose(verbose)
     check_steps(steps)
     spec = getattr(model, "_loss_spec", None)
+    if is_multi(model):
+        return predict_multi(model, X, batch_size, verbose)
+    X, _ = unwrap_single(model, X)
     if is_batches(X):
         batches, total = _from_loader(model, spec, X, None, steps, False)
     else:
@@ -199,6 +206,10 @@ def predict_classes(model: Module, X: Any, batch_size: int | None = None,
                     threshold: float = 0.5, verbose: int | str = "auto",
                     steps: int | None = None) -> np.ndarray:
     """Predicted class indices: ``p > threshold`` for one output unit, argmax otherwise."""
+    if is_multi(model) and len(model.outputs) > 1:
+        raise ValueError("predict_classes: the model has several outputs "
+                         f"({', '.join(model.output_names)}); use predict and take the "
+                         "argmax of the one you want")
     p = predict(model, X, batch_size, verbose, steps)
     if p.ndim == 1 or p.shape[-1] == 1:
         return (p.reshape(len(p)) > threshold).astype(np.int64)
