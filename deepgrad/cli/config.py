@@ -155,16 +155,36 @@ def _check_finite_numbers(v: dict[str, Any], path: str) -> None:
             raise ConfigError(f"{path}.{k}", f"expected a finite number, got {show(x)}")
 
 
+# Keras's optimizer names -> PyTorch's (the optimizers are PyTorch's: lr, betas, eps, ...)
+OPTIMIZER_ALIASES = {"learning_rate": "lr", "epsilon": "eps", "rho": "alpha"}
+
+
+def _optimizer_aliases(v: dict[str, Any], valid: list[str], path: str) -> dict[str, Any]:
+    """Rename Keras's keys to the optimizer's own (PyTorch's) where it has that setting;
+    ``beta_1``/``beta_2`` become ``betas``."""
+    out = dict(v)
+    for keras, torch in OPTIMIZER_ALIASES.items():
+        if keras in out and keras not in valid and torch in valid:
+            if torch in out:
+                raise ConfigError(f"{path}.{keras}", f"'{keras}' and '{torch}' name the same "
+                                  "setting; give one of them")
+            out[torch] = out.pop(keras)
+    if ("beta_1" in out or "beta_2" in out) and "betas" in valid:
+        if "betas" in out:
+            raise ConfigError(f"{path}.betas", "give betas or beta_1/beta_2, not both")
+        out["betas"] = [out.pop("beta_1", 0.9), out.pop("beta_2", 0.999)]
+    return out
+
+
 def _validate_optimizer(v: Any) -> dict[str, Any]:
     path = "optimizer"
     if isinstance(v, str):
         v = {"name": v}
     v = dict(as_mapping(v, path))
-    if "learning_rate" in v:
-        v["lr"] = v.pop("learning_rate")
     name = as_choice(v.pop("name", v.pop("type", "adam")), f"{path}.name", OPTIMIZER_NAMES,
                      "optimizer")
     cls = getattr(optim, OPTIMIZER_NAMES[name][0])
+    v = _optimizer_aliases(v, _settings(cls), path)
     check_keys(v, path, _settings(cls))
     for k, x in v.items():
         if k == "betas":
