@@ -4,6 +4,7 @@ the resolved config into the output directory, and print a summary table."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -13,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import callbacks as cb
+from .. import distributed as dist
 from .._random import manual_seed
-from .._threads import apply_default_threads, retune, set_num_threads
+from .._threads import ENV_VARS, apply_default_threads, retune, set_num_threads
 from ..data import ArrayDataset, DataLoader
 from ..io import save
 from ..nn.module import Module
@@ -30,7 +32,7 @@ from .config import (
     validate_config,
 )
 from .datasource import LoadedData, load_training_data
-from .errors import ConfigError
+from .errors import CLIError, ConfigError
 from .layers import build_model
 from .output import atomic_write_text, format_table, history_csv
 from .preprocess import Preprocessor
@@ -248,12 +250,17 @@ def _fit(args: Any, job: dict[str, Any], out: Path, stop: _Interrupt) -> Any:
               + f" -> {out if not args.out else args.out}", flush=True)
         if args.verbose:
             model.summary(job["prep"].input_shape or ())
+        if dist.world_size() > 1 and verbose == 0:  # (fit prints it when verbose)
+            print(dist.describe(None if cfg["batch_size"] == "full" else cfg["batch_size"]),
+                  flush=True)
     bs = None if cfg["batch_size"] == "full" else cfg["batch_size"]
     x, y = X, data.y
     if job["augment"] is not None:  # fresh random transforms for every batch
-        x, y = DataLoader(ArrayDataset(X, data.y), batch_size=bs, shuffle=cfg["shuffle"],
-                          seed=cfg["seed"], transform=job["augment"]), None
-    auto = [] if args.threads else [_Retune()]
+        sampler = _shard(len(X), cfg)  # under mpiexec: this rank's share (fit sets epochs)
+        x, y = DataLoader(ArrayDataset(X, data.y), batch_size=bs,
+                          shuffle=cfg["shuffle"] and sampler is None, seed=cfg["seed"],
+                          transform=job["augment"], sampler=sampler), None
+    auto = [] if args.threads or dist.world_size() > 1 else [_Retune()]
     previous = signal.signal(signal.SIGINT, stop.handler)
     try:
         return model.fit(x, y, epochs=cfg["epochs"], batch_size=bs,
@@ -288,23 +295,90 @@ def _last_epoch(history: Any) -> str:
         f"{k} {v:.4f}" for k, v in logs.items())
 
 
+def _shard(n: int, cfg: dict[str, Any]) -> Any:
+    """A DistributedSampler for this rank under ``mpiexec -n N`` (N > 1), else None."""
+    if dist.world_size() == 1:
+        return None
+    seed = cfg["seed"] if cfg["seed"] is not None else dist.broadcast_object(
+        int(np.random.default_rng().integers(2**31)))
+    return dist.DistributedSampler(n, shuffle=cfg["shuffle"], seed=seed)
+
+
+def _local_ranks() -> int:
+    """How many ranks of this run share this machine (MPICH and Open MPI say so)."""
+    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE"):
+        v = os.environ.get(var, "")
+        if v.isdigit() and int(v) > 0:
+            return int(v)
+    return dist.world_size()
+
+
+def _claim_shared(args: Any, name: str) -> RunDir:
+    """Rank 0 claims the run directory and tells the others its path (their RunDir only
+    names it: they never write, commit or abandon it); alone, the plain claim."""
+    if dist.world_size() == 1:
+        return _claim(args, name)
+    run, error = None, None
+    if dist.is_main():
+        try:
+            run = _claim(args, name)
+        except Exception as e:  # noqa: BLE001 - re-raised below, the others told
+            error = e
+    shared = dist.broadcast_object((None if run is None else str(run.path),
+                                    None if error is None else str(error)))
+    if error is not None:
+        raise error
+    if shared[1] is not None:
+        raise CLIError(f"rank 0 could not claim the run directory: {shared[1]}")
+    return run if dist.is_main() else RunDir(Path(shared[0]), Path(shared[0]), None, False)
+
+
 def run_train(args: Any) -> int:
-    """The train command; returns the exit code (130 when interrupted)."""
-    if args.threads:
+    """The train command; returns the exit code (130 when interrupted).
+
+    Under ``mpiexec -n N`` (N > 1) it trains data-parallel: every rank loads the same
+    data and config, rank 0 alone prints and writes the run directory, and an error on
+    any rank ends all ranks (``MPI_Abort``) with that rank's message.
+    """
+    if dist.world_size() == 1:
+        return _run_train(args)
+    if not dist.is_main():
+        args.quiet, args.verbose = True, False
+    try:
+        code = _run_train(args)
+    except BaseException as e:  # noqa: BLE001 - every rank must end, not wait in a collective
+        if isinstance(e, SystemExit) and not e.code:
+            raise
+        dist.abort(f"deepgrad: error: {type(e).__name__}: {e}",
+                   130 if isinstance(e, KeyboardInterrupt) else 1)
+    dist.barrier()
+    return code
+
+
+def _run_train(args: Any) -> int:
+    if dist.world_size() > 1 and not args.threads and not any(
+            os.environ.get(v) for v in ENV_VARS):  # each rank its share of the cores
+        set_num_threads(max(1, (os.cpu_count() or 1) // _local_ranks()))
+    elif args.threads:
         set_num_threads(args.threads)
     else:
         apply_default_threads()  # the free cores, unless OMP/OPENBLAS_NUM_THREADS is set
     job = _prepare(args)
-    run = _claim(args, job["cfg"]["name"])
+    dist.check_same_everywhere(  # one collective: same config and data on every rank
+        (job["cfg"], job["X"].shape, str(job["X"].dtype)), "the config or the data")
+    run = _claim_shared(args, job["cfg"]["name"])
     stop = _Interrupt()
     try:
         t0 = time.perf_counter()
         history = _fit(args, job, run.path, stop)
         seconds = time.perf_counter() - t0
         interrupted = f"by Ctrl-C in {stop.where}" if stop.requested else None
+        if not dist.is_main():  # rank 0 writes the files and prints the summary
+            return 130 if interrupted else 0
         written = _write(run.path, job, history, interrupted)
     except BaseException:
-        run.abandon()
+        if dist.is_main():
+            run.abandon()
         raise
     run.commit()
     out, epochs_run = run.final, len(history.epoch)

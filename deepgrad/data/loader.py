@@ -30,6 +30,10 @@ class DataLoader:
             seed gives the same sequence of epoch orders in every run.
         transform: callable applied to the first array of each batch (e.g. augmentation).
         device: None/'cpu', or 'cuda' to move every batch to the GPU.
+        sampler: where each epoch's indices come from instead of ``range(len(dataset))``:
+            an object with ``__len__`` and ``__iter__`` over example indices (re-iterated
+            every epoch), e.g. ``deepgrad.distributed.DistributedSampler``. Exclusive
+            with ``shuffle``.
 
     Yields:
         Tuples of arrays, one per dataset field, each of shape (batch, ...).
@@ -48,6 +52,7 @@ class DataLoader:
         seed: Any = None,
         transform: Callable[[Any], Any] | None = None,
         device: str | None = None,
+        sampler: Any = None,
     ) -> None:
         if isinstance(dataset, (tuple, list)):
             dataset = ArrayDataset(*dataset)
@@ -65,6 +70,13 @@ class DataLoader:
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable, got {type(transform).__name__}")
         check_seed(seed)
+        if sampler is not None:
+            if not (hasattr(sampler, "__len__") and hasattr(sampler, "__iter__")):
+                raise TypeError(f"sampler must define __len__ and __iter__ (over indices), "
+                                f"got {type(sampler).__name__}")
+            if shuffle:
+                raise ValueError("sampler and shuffle=True are exclusive: the sampler "
+                                 "decides the order (e.g. DistributedSampler(shuffle=True))")
         if device is not None and not (
             str(device) in ("cpu", "cuda", "gpu") or str(device).startswith("cuda:")
         ):
@@ -76,19 +88,25 @@ class DataLoader:
         self.transform = transform
         self.device = None if device is None or str(device) == "cpu" else device
         self._rng = as_generator(seed) if self.shuffle else None
+        self.sampler = sampler
 
     def _bs(self) -> int:
-        return len(self.dataset) if self.batch_size is None else self.batch_size
+        return max(self._n(), 1) if self.batch_size is None else self.batch_size
+
+    def _n(self) -> int:
+        return len(self.dataset) if self.sampler is None else len(self.sampler)
 
     def __len__(self) -> int:
-        n, bs = len(self.dataset), self._bs()
+        n, bs = self._n(), self._bs()
         if n == 0:
             return 0
         return n // bs if self.drop_last else -(-n // bs)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        n, bs = len(self.dataset), self._bs()
+        n, bs = self._n(), self._bs()
         order = self._rng.permutation(n) if self._rng is not None else None
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64, count=n)
         for b in range(len(self)):
             start, stop = b * bs, min((b + 1) * bs, n)
             idx = slice(start, stop) if order is None else order[start:stop]

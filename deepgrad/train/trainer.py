@@ -18,6 +18,7 @@ from ..callbacks.progress import check_verbose
 from ..data import ArrayDataset, DataLoader
 from ..metrics import get_metric
 from ..nn.module import Module
+from . import _parallel
 from .compile import (
     LossSpec,
     NotCompiledError,
@@ -28,6 +29,7 @@ from .compile import (
 )
 from .evaluation import check_steps, evaluate, evaluate_batches, predict, predict_classes
 from .inputs import BatchChecker, Batches, array_batches, is_batches, model_device, prepare_xy
+from .multi import compile_multi, fit_multi, is_multi, unwrap_single
 from .validation import first_nonfinite_parameter
 
 __all__ = ["compile", "fit", "evaluate", "predict", "predict_classes", "NotCompiledError"]
@@ -37,8 +39,9 @@ def compile(  # noqa: A001 - Keras's name
     model: Module,
     optimizer: Any = "adam",
     loss: Any = "mse",
-    metrics: Sequence[Any] | None = None,
+    metrics: Sequence[Any] | dict[str, Any] | None = None,
     from_logits: bool | None = None,
+    loss_weights: Sequence[float] | dict[str, float] | None = None,
 ) -> Module:
     """Configure ``model`` for training (Keras's ``compile``); returns the model.
 
@@ -53,24 +56,52 @@ def compile(  # noqa: A001 - Keras's name
             default a model ending in Sigmoid/Softmax is trained through the fused stable
             loss on its pre-activation outputs, and any other model is assumed to output
             logits. ``summary()`` says which form is used.
+        loss_weights: for a graph model with several outputs, the weight of each output's
+            loss in the total (a list, or a dict by output name; default 1 each). ``loss``
+            and ``metrics`` may then also be given per output (a list or a dict).
+
+    The optimizer is built from the parameters that are trainable when training starts:
+    after freezing or unfreezing layers, compile again (Keras's rule).
     """
-    spec = resolve_loss(loss, model, from_logits)
-    metric_fns = [get_metric(m) for m in (metrics or [])]
+    if is_multi(model):
+        outs = compile_multi(model, loss, metrics, from_logits, loss_weights)
+        model._multi_spec = outs
+        spec = next(o.spec for o in outs if o.spec is not None)
+        metric_fns: list[Any] = []
+        loss = {o.key: (o.spec.name if o.spec else None) for o in outs}
+        metrics = {o.key: [m.name for m in o.metrics] for o in outs}
+    else:
+        if isinstance(loss, dict | list | tuple) and len(loss) == 1:  # one output's loss
+            loss = next(iter(loss.values())) if isinstance(loss, dict) else loss[0]
+        if isinstance(metrics, dict):
+            metrics = [m for ms in metrics.values() for m in
+                       ([ms] if isinstance(ms, str) or callable(ms) else ms)]
+        model._multi_spec = None
+        spec = resolve_loss(loss, model, from_logits)
+        metric_fns = [get_metric(m) for m in (metrics or [])]
     model._loss_spec = spec
     model._metric_fns = metric_fns
     model._optimizer_arg = optimizer
     model.optimizer = None
     if not isinstance(optimizer, str | dict):
-        model.optimizer = resolve_optimizer(optimizer, list(model.parameters()))
+        model.optimizer = resolve_optimizer(optimizer, trainable_parameters(model))
     model._compile_config = {
         "optimizer": optimizer if isinstance(optimizer, str | dict) else
         type(optimizer).__name__,
-        "loss": loss if isinstance(loss, str) else spec.name,
-        "metrics": [m.name for m in metric_fns],
+        "loss": loss if isinstance(loss, str | dict) else spec.name,
+        "metrics": metrics if isinstance(metrics, dict) else [m.name for m in metric_fns],
         "from_logits": spec.from_logits,
     }
+    if loss_weights is not None:
+        model._compile_config["loss_weights"] = (dict(loss_weights) if isinstance(
+            loss_weights, dict) else [float(w) for w in loss_weights])
     model.stop_training = False
     return model
+
+
+def trainable_parameters(model: Module) -> list[Any]:
+    """The parameters to optimize: those not frozen (``requires_grad``)."""
+    return [p for p in model.parameters() if p.requires_grad]
 
 
 def _check_fit_args(epochs: int, initial_epoch: int, batch_size: int | None,
@@ -104,8 +135,7 @@ def _training_data(model: Module, spec: LossSpec, x: Any, y: Any, batch_size: in
         val = None
         if validation_split > 0:
             Xa, ya, val = _split_tail(Xa, ya, validation_split)
-        loader = DataLoader(ArrayDataset(Xa, ya), batch_size=batch_size, shuffle=shuffle,
-                            seed=seed)
+        loader = _parallel.array_loader(ArrayDataset(Xa, ya), batch_size, shuffle, seed)
         return Batches(loader, steps, cycle=True), None, len(Xa), val
     if y is not None:
         raise ValueError("y must be None when x is a DataLoader or an iterable of (x, y) "
@@ -190,9 +220,11 @@ def _train_epoch(model: Module, spec: LossSpec, batches: Iterator[tuple[Any, Any
                 probs = to_numpy(spec.probabilities(out.detach()).data)
             for s in streams:
                 s.update(yb, probs)
-        cbs.on_train_batch_end(b, {"loss": lv, "size": n})
+        # size: the global batch (under mpiexec every rank's is n: the sampler pads)
+        cbs.on_train_batch_end(b, {"loss": lv, "size": n * _parallel.world()})
         if model.stop_training:
             break
+    total, count = _parallel.global_sum(total, count)  # all ranks' examples (alone: as is)
     if count == 0:
         return None
     logs = {"loss": total / count}
@@ -207,6 +239,7 @@ def _run_epoch(model: Module, spec: LossSpec, train: Batches, check: BatchChecke
     for s in streams:
         s.reset()
     cbs.on_epoch_begin(epoch)
+    _parallel.set_epoch(train, epoch)
     batches = train.epoch() if check is None else check.map(train.epoch())
     logs = _train_epoch(model, spec, batches, cbs, epoch, streams)
     if train.exhausted:
@@ -269,15 +302,26 @@ def fit(
         model.to(device)
     _check_fit_args(epochs, initial_epoch, batch_size, validation_split, steps_per_epoch,
                     verbose)
+    if getattr(model, "_multi_spec", None) is not None:
+        if model.optimizer is None:
+            model.optimizer = resolve_optimizer(model._optimizer_arg,
+                                                trainable_parameters(model))
+        _parallel.refuse("fit of a model with several inputs or outputs")
+        return fit_multi(model, X, y, epochs, batch_size, validation_data, validation_split,
+                         shuffle, seed, callbacks, verbose, initial_epoch, steps_per_epoch)
+    X, y = unwrap_single(model, X, y)
+    if isinstance(validation_data, tuple) and len(validation_data) == 2:
+        validation_data = unwrap_single(model, *validation_data)
     n_epochs = epochs - initial_epoch
     train, check, samples, split = _training_data(model, spec, X, y, batch_size, shuffle,
                                                   seed, validation_split, steps_per_epoch,
                                                   n_epochs)
     val = _validation(model, spec, validation_data, split, batch_size, n_epochs)
     if model.optimizer is None:
-        model.optimizer = resolve_optimizer(model._optimizer_arg, list(model.parameters()))
+        model.optimizer = resolve_optimizer(model._optimizer_arg, trainable_parameters(model))
     history = History()
-    verbose = 1 if verbose == "auto" else verbose
+    verbose = _parallel.verbose_for_rank(1 if verbose == "auto" else verbose)
+    callbacks = _parallel.callbacks_for_rank(callbacks)  # data-parallel: writers on rank 0
     cbs = CallbackList([history, *(callbacks or []), ProgressBar(verbose)])
     cbs.set_model(model)
     cbs.set_params({"epochs": epochs, "steps": train.length(), "samples": samples,
@@ -285,20 +329,26 @@ def fit(
                     "metrics": [m.name for m in model._metric_fns]})
     model.stop_training = False
     model.history = history
-    streams = [m.streaming() for m in model._metric_fns]
+    streams = _parallel.global_streams([m.streaming() for m in model._metric_fns])
     was_training = model.training
-    cbs.on_train_begin()
-    for epoch in range(initial_epoch, epochs):
-        logs = _run_epoch(model, spec, train, check, cbs, epoch, streams)
-        if logs is None:
-            break
-        if val is not None:
-            vl = evaluate_batches(model, spec, val(), f"validation after epoch {epoch + 1}")
-            logs.update({f"val_{k}": v for k, v in vl.items()})
-        logs["lr"] = float(model.optimizer.param_groups[0]["lr"])
-        cbs.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    cbs.on_train_end()
+    averager = _parallel.begin(model, history.params, verbose)  # None alone
+    try:
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            logs = _run_epoch(model, spec, train, check, cbs, epoch, streams)
+            if logs is None:
+                break
+            _parallel.before_validation(model)
+            if val is not None:
+                vl = evaluate_batches(model, spec, val(), f"validation after epoch {epoch + 1}")
+                logs.update({f"val_{k}": v for k, v in vl.items()})
+            logs["lr"] = float(model.optimizer.param_groups[0]["lr"])
+            logs = _parallel.agree(logs)
+            cbs.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        cbs.on_train_end()
+    finally:
+        _parallel.end(model, averager)
     model.train(was_training)
     return history
