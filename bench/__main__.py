@@ -1,4 +1,4 @@
-"""``python -m bench``: deepgrad against PyTorch and scikit-learn on MNIST (see README.md).
+"""``python -m bench``: deepgrad against PyTorch, JAX and scikit-learn (see README.md).
 
 Runs every implementation in its own process and steps them in lockstep, an epoch of
 each in turn (A B A B ...), records the CPU other processes used during each timed
@@ -9,6 +9,7 @@ mostly disturbed, and prints a markdown table (and writes the raw data as JSON).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -21,18 +22,24 @@ from .report import summarize, table
 from .runner import OPENBLAS_PINS, run_lockstep, run_with_retries, worker_env
 from .workloads import data_dir
 
-KINDS = ("mlp", "cnn", "gemm")
+KINDS = ("mlp", "cnn", "convnet", "resnet", "lstm", "gemm")
+
+#: images (or LSTM sequences) per epoch and test images, full run / --quick (None: all)
+SIZES = {"mlp": ((None, None), (6000, 2000)), "cnn": ((None, None), (6000, 2000)),
+         "convnet": ((12800, None), (1280, 2000)), "resnet": ((6400, 2000), (384, 500)),
+         "lstm": ((1280, 256), (128, 64))}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: 6,000 training images, 1 epoch, 1 repetition")
+                   help="smoke run: fewer images, 1 epoch, 1 repetition")
     p.add_argument("--reps", type=int, default=None, help="repetitions (default 3; quick 1)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                    help="threads for every implementation (default: all cores)")
     p.add_argument("--only", default=",".join(KINDS),
-                   help="comma-separated subset of mlp,cnn,gemm")
+                   help=f"comma-separated subset of {','.join(KINDS)}; or dist "
+                        "(data-parallel scaling on MPI, bench/dist.py, run on its own)")
     p.add_argument("--out", default=None, help="JSON file for the raw results")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--retries", type=int, default=None,
@@ -49,7 +56,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _plan(args: argparse.Namespace) -> list[list[dict[str, Any]]]:
+def _plan(args: argparse.Namespace, have_jax: bool = True) -> list[list[dict[str, Any]]]:
     """One repetition: groups of worker specs, in order. A group of several training runs
     is stepped in lockstep (``runner.run_lockstep``); the GEMM worker runs alone."""
     kinds = [k.strip() for k in args.only.split(",") if k.strip()]
@@ -57,28 +64,30 @@ def _plan(args: argparse.Namespace) -> list[list[dict[str, Any]]]:
     if bad:
         raise SystemExit(f"--only: unknown workload(s) {bad}; choose from {list(KINDS)}")
     quick = args.quick
-    common = {"task": "train", "threads": args.threads, "device": args.device,
-              "n_train": 6000 if quick else None, "n_test": 2000 if quick else None,
-              "infer_reps": 2 if quick else 5}
     cpu = args.device == "cpu"
     groups: list[list[dict[str, Any]]] = []
     if "gemm" in kinds and cpu:
         groups.append([{"task": "gemm", "threads": args.threads,
                         "gemm_steps": 50 if quick else 200}])
-    if "mlp" in kinds:
-        e = 1 if quick else 5
-        group = [{**common, "kind": "mlp", "impl": "deepgrad", "epochs": e,
-                  "paired_gemm": cpu},
-                 {**common, "kind": "mlp", "impl": "torch", "epochs": e}]
-        if cpu:
-            short = 1 if quick else 3  # a warm-up epoch and two timed ones
-            group += [{**common, "kind": "mlp", "impl": "sklearn", "epochs": short},
-                      {**common, "kind": "mlp", "impl": "deepgrad-fit", "epochs": short}]
+    for kind in KINDS[:-1]:
+        if kind not in kinds:
+            continue
+        n_train, n_test = SIZES[kind][quick]
+        common = {"task": "train", "kind": kind, "threads": args.threads,
+                  "device": args.device, "n_train": n_train, "n_test": n_test,
+                  "infer_reps": 2 if quick else 5}
+        e = 1 if quick else (5 if kind == "mlp" else 3)
+        impls = ["deepgrad", "torch"]
+        if cpu and have_jax and kind in ("mlp", "cnn", "convnet"):
+            impls.append("jax")
+        group = [{**common, "impl": impl, "epochs": e} for impl in impls]
+        if kind == "mlp":
+            group[0]["paired_gemm"] = cpu
+            if cpu:
+                short = 1 if quick else 3  # a warm-up epoch and two timed ones
+                group += [{**common, "impl": "sklearn", "epochs": short},
+                          {**common, "impl": "deepgrad-fit", "epochs": short}]
         groups.append(group)
-    if "cnn" in kinds:
-        e = 1 if quick else 3
-        groups.append([{**common, "kind": "cnn", "impl": "deepgrad", "epochs": e},
-                       {**common, "kind": "cnn", "impl": "torch", "epochs": e}])
     return groups
 
 
@@ -99,6 +108,14 @@ def _check_cuda() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
+    if "dist" in kinds:  # data-parallel scaling: its own launcher, outside the lockstep suite
+        from .dist import main as dist_main
+
+        code = dist_main([], quick=args.quick, reps=args.reps)
+        if code or kinds == ["dist"]:
+            return code
+        args.only = ",".join(k for k in kinds if k != "dist")
     if args.device == "cuda":
         why = _check_cuda()
         if why:
@@ -111,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     budget = args.budget if args.budget is not None else (90.0 if args.quick else 1200.0)
     env = worker_env(args.threads, args.keep_openblas_env)
     pins = {k: os.environ[k] for k in OPENBLAS_PINS if k in os.environ}
-    groups = _plan(args)
+    have_jax = importlib.util.find_spec("jax") is not None
+    groups = _plan(args, have_jax)
     folder = data_dir()
     header = [
         f"deepgrad bench, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
@@ -120,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         f"device {args.device}, {reps} repetition(s){', QUICK' if args.quick else ''}.",
         f"Data: {'MNIST from ' + str(folder) if folder else 'RANDOM data of MNIST shape'}"
         f"{' (6,000 train / 2,000 test images)' if args.quick else ''}.",
+        "JAX peer: " + ("jax.jit over the whole step, optax Adam" if have_jax else
+                        "jax not installed, left out (see bench/README.md)") + ".",
         "OpenBLAS pins " + (f"{pins} unset in the workers" if pins and not
                             args.keep_openblas_env else f"{pins or 'none set'}") + ".",
     ]

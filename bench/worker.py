@@ -6,9 +6,10 @@ until ``finish`` (answered by ``RESULT <json>``): the suite steps several of the
 lockstep. A process per training run gives each its own
 resident-set high-water mark (``VmHWM``) and a clean start for every implementation.
 
-Spec keys: task ("train" or "gemm"), kind ("mlp"/"cnn"), impl ("deepgrad",
-"deepgrad-fit", "torch", "sklearn"), epochs, threads, n_train, n_test, infer_reps,
-seed, device ("cpu"/"cuda").
+Spec keys: task ("train" or "gemm"), kind ("mlp", "cnn", "convnet", "resnet", "lstm"),
+impl ("deepgrad", "deepgrad-fit", "torch", "jax", "sklearn"), epochs, threads, n_train,
+n_test, infer_reps, seed, device ("cpu"/"cuda"), paired_gemm, floor (time the step's
+products alone after each epoch; default true).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .floors import time_products
 from .monitor import CpuWatch
 
 
@@ -40,14 +42,45 @@ def _proc_status(key: str) -> float | None:
     return None
 
 
+def _reset_peak() -> bool:
+    """Reset ``VmHWM`` to the current RSS (``/proc/self/clear_refs``, Linux): the products
+    timed between epochs allocate operands that must not count as the training's peak
+    (the peak before them is kept). False where the reset is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _limit_jax_threads(n: int) -> dict[str, Any]:
+    """XLA's CPU thread pools know no thread-count setting, but size themselves from the
+    affinity mask: with fewer threads than CPUs the process is pinned to ``n`` of them
+    (before jax is imported), and with one thread XLA's multi-threaded Eigen kernels are
+    switched off as well."""
+    info: dict[str, Any] = {}
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if cpus and n < len(cpus):
+        os.sched_setaffinity(0, cpus[:n])
+        info["jax_affinity"] = cpus[:n]
+    if n == 1:
+        flags = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+        os.environ["XLA_FLAGS"] = flags.strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    return info
+
+
 def _limit_threads(n: int, impl: str) -> dict[str, Any]:
     from threadpoolctl import threadpool_info, threadpool_limits
+
+    jax_info = _limit_jax_threads(n) if impl == "jax" else {}
 
     threadpool_limits(n)
     info: dict[str, Any] = {"blas": [
         {k: d.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
         for d in threadpool_info()
-    ]}
+    ], **jax_info}
     if impl == "torch":
         import torch
 
@@ -65,12 +98,13 @@ class TrainSession:
     """
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        from .workloads import RUNNERS, load_data
+        from .floors import step_products
+        from .workloads import RUNNERS, VOCAB, batch_size, load_for
 
         impl, kind = spec["impl"], spec["kind"]
         self.spec = spec
         self.info = _limit_threads(spec["threads"], impl)
-        self.data, self.source = load_data(spec.get("n_train"), spec.get("n_test"))
+        self.data, self.source = load_for(kind, spec.get("n_train"), spec.get("n_test"))
         base = impl.split("-")[0]
         kw: dict[str, Any] = {"seed": spec.get("seed", 0)}
         if impl == "deepgrad-fit":
@@ -80,21 +114,44 @@ class TrainSession:
         self.runner = RUNNERS[base](kind, self.data, **kw)
         if base == "deepgrad":
             self.info["accelerator"] = _deepgrad_accelerator()
+        bs = batch_size(kind)
+        # the same examples for every peer: the loss at the shared initial weights
+        self.info["initial_loss"] = self.runner.loss(self.data["Xtr"][:2 * bs],
+                                                     self.data["ytr"][:2 * bs])
+        self.floor = None
+        if spec.get("floor", True) and spec.get("device", "cpu") == "cpu":
+            self.floor = step_products(kind, bs, len(VOCAB))
+            self.info["products_per_step"] = self.floor
+            self.info["steps_per_epoch"] = len(self.data["Xtr"]) / bs
         self.rss_before = _proc_status("VmRSS")
+        # the products timed after each epoch allocate operands that must not count in
+        # the training's peak: VmHWM is saved before and reset after them
+        self.peak_before_floor = _proc_status("VmHWM") or 0.0
+        if not _reset_peak():
+            self.floor = None
         self.epochs: list[dict[str, Any]] = []
 
     def epoch(self) -> dict[str, Any]:
         with CpuWatch() as w:
             loss = self.runner.epoch()
         e = {**w.sample.as_dict(), "loss": loss}
+        self.peak_before_floor = max(self.peak_before_floor, _proc_status("VmHWM") or 0.0)
         if self.spec.get("paired_gemm"):  # the GEMM ceiling right after this epoch
             e["gemm_gflops"] = square_gemm_gflops(1024, 3)
+        if self.floor is not None:  # the step's products alone, right after this epoch
+            time.sleep(0.1)  # the implementation's own thread pools go idle first
+            with CpuWatch() as fw:
+                step_s = time_products(self.floor, reps=3, seed=len(self.epochs))
+            e["products"] = {"wall": step_s * self.info["steps_per_epoch"],
+                             "step": step_s, "disturbed": fw.sample.disturbed,
+                             "other_cores": fw.sample.other_cores}
+        _reset_peak()
         self.epochs.append(e)
         return e
 
     def finish(self) -> dict[str, Any]:
         """Peak memory of the training, then inference timing and test accuracy."""
-        hwm = _proc_status("VmHWM")
+        hwm = max(_proc_status("VmHWM") or 0.0, self.peak_before_floor)
         runner, data = self.runner, self.data
         pred = runner.predict(data["Xte"])  # warm-up
         k = self.spec.get("infer_reps", 3)

@@ -1,13 +1,20 @@
-"""The benchmark's workloads: data, the two models on each side, training and inference.
+"""The benchmark's workloads: data, the models on each side, training and inference.
 
 Everything here runs inside one worker process (see ``bench.worker``); the deepgrad side
 uses the library as a user would (``deepgrad.nn`` layers, ``losses.cross_entropy``,
-``optim.Adam`` and an explicit loop over ``DataLoader`` batches, or ``model.fit``).
+``optim.Adam`` and an explicit loop over ``DataLoader`` batches, or ``model.fit``). The
+PyTorch and JAX peers live in ``bench/torch_runner.py`` and ``bench/jax_runner.py``; they
+start from deepgrad's initial weights (copied).
+
+Workloads (``KINDS``): ``mlp`` 784-256-128-10; ``cnn`` LeNet-like; ``convnet`` the Keras
+"simple MNIST convnet"; ``resnet`` the small ResNet of examples/resnet.py; ``lstm`` a
+character language model (embedding -> LSTM -> linear).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +24,20 @@ import numpy as np
 
 BATCH = 128
 LR = 1e-3
+ROOT = Path(__file__).resolve().parent.parent
+
+#: batch size per workload (the LSTM's is bench/rnn.py's)
+BATCHES = {"mlp": BATCH, "cnn": BATCH, "convnet": BATCH, "resnet": BATCH, "lstm": 64}
+#: the character language model: sequence length, embedding and hidden sizes, vocabulary
+#: (the 95 printable ASCII characters and newline; anything else reads as "?")
+LSTM_T, LSTM_E, LSTM_H = 100, 64, 256
+VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))
+#: Python standard-library sources used as the LSTM's text (fixed for a Python version)
+CORPUS_MODULES = ("argparse", "dataclasses", "textwrap", "typing")
+
+
+def batch_size(kind: str) -> int:
+    return BATCHES[kind]
 
 
 # ------------------------------------------------------------------------------ data
@@ -68,14 +89,71 @@ def load_data(n_train: int | None = None, n_test: int | None = None, seed: int =
     return data, source
 
 
+def load_chars(n_train: int | None = None, n_test: int | None = None
+               ) -> tuple[dict[str, np.ndarray], str]:
+    """The character language model's data: windows of ``LSTM_T + 1`` characters of
+    Python standard-library sources; inputs are the first ``LSTM_T``, targets the next.
+
+    Returns int64 arrays ``Xtr, ytr`` of shape (n_train, T) and ``Xte, yte``
+    (n_test, T), and a description of the source.
+    """
+    import importlib
+
+    n_train, n_test = n_train or 1280, n_test or 256
+    need = (n_train + n_test) * (LSTM_T + 1)
+    text = ""
+    for name in CORPUS_MODULES:
+        text += Path(importlib.import_module(name).__file__).read_text(encoding="utf-8")
+    while len(text) < need:  # too short: repeat it (never the case for the defaults)
+        text += text
+    lut = np.full(256, VOCAB.index("?"), dtype=np.int64)  # byte -> index in VOCAB
+    lut[[ord(ch) for ch in VOCAB]] = np.arange(len(VOCAB))
+    codes = lut[np.frombuffer(text[:need].encode("ascii", "replace"), np.uint8)]
+    seqs = codes.reshape(n_train + n_test, LSTM_T + 1)
+    data = {"Xtr": seqs[:n_train, :-1].copy(), "ytr": seqs[:n_train, 1:].copy(),
+            "Xte": seqs[n_train:, :-1].copy(), "yte": seqs[n_train:, 1:].copy()}
+    version = ".".join(map(str, sys.version_info[:3]))
+    return data, f"text of Python {version}'s {', '.join(CORPUS_MODULES)} sources"
+
+
+def load_for(kind: str, n_train: int | None, n_test: int | None
+             ) -> tuple[dict[str, np.ndarray], str]:
+    """The data of workload ``kind``: MNIST images, or characters for the LSTM."""
+    return load_chars(n_train, n_test) if kind == "lstm" else load_data(n_train, n_test)
+
+
 def flat(X: np.ndarray) -> np.ndarray:
     """(n, 1, 28, 28) -> (n, 784) without a copy."""
     return X.reshape(len(X), -1)
 
 
+def inputs(kind: str, X: np.ndarray) -> np.ndarray:
+    """The model's input array: flat images for the MLP, as loaded otherwise."""
+    return flat(X) if kind == "mlp" else X
+
+
 # ------------------------------------------------------------------------ deepgrad
+def _resnet_example() -> Any:
+    """examples/resnet.py as a module (the examples folder is not a package)."""
+    import importlib.util
+
+    name = "deepgrad_example_resnet"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / "resnet.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
 def dg_model(kind: str, seed: int = 0) -> Any:
-    """The MLP or CNN in deepgrad, He-initialized (uniform) hidden layers, float32."""
+    """Workload ``kind``'s network in deepgrad, float32, initialized from ``seed``.
+
+    The MLP and CNN use He-uniform hidden layers; the Keras convnet Keras's defaults
+    (Glorot-uniform kernels, zero biases); the ResNet examples/resnet.py's (He-normal
+    convolutions); the LSTM model PyTorch's.
+    """
+    import deepgrad as dg
     from deepgrad import nn
 
     rng = np.random.default_rng(seed)
@@ -85,13 +163,52 @@ def dg_model(kind: str, seed: int = 0) -> Any:
             nn.Linear(256, 128, init="he_uniform", rng=rng), nn.ReLU(),
             nn.Linear(128, 10, init="he_uniform", rng=rng),
         )
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1, init="he_uniform", rng=rng), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1, init="he_uniform", rng=rng), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(784, 128, init="he_uniform", rng=rng), nn.ReLU(),
-        nn.Linear(128, 10, init="he_uniform", rng=rng),
-    )
+    if kind == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1, init="he_uniform", rng=rng), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1, init="he_uniform", rng=rng), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(784, 128, init="he_uniform", rng=rng), nn.ReLU(),
+            nn.Linear(128, 10, init="he_uniform", rng=rng),
+        )
+    if kind == "convnet":
+        g = "glorot_uniform"
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, init=g, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, init=g, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.5, rng=rng), nn.Linear(1600, 10, init=g, rng=rng),
+        )
+    if kind == "resnet":
+        dg.manual_seed(seed)  # examples/resnet.py initializes from the global generator
+        return _resnet_example().ResNet(1, (16, 32, 64), 1)
+    if kind == "lstm":
+        return _char_lm(nn, rng)
+    raise ValueError(f"dg_model: unknown workload {kind!r}")
+
+
+def _char_lm(nn: Any, rng: np.random.Generator) -> Any:
+    class CharLM(nn.Module):
+        """Embedding -> LSTM -> Linear over the characters; PyTorch's names."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(len(VOCAB), LSTM_E, rng=rng)
+            self.lstm = nn.LSTM(LSTM_E, LSTM_H, batch_first=True, rng=rng)
+            self.fc = nn.Linear(LSTM_H, len(VOCAB), rng=rng)
+
+        def forward(self, x: Any) -> Any:
+            out, _ = self.lstm(self.embedding(x))
+            return self.fc(out)
+
+    return CharLM()
+
+
+def _logits_2d(kind: str, logits: Any, y: Any) -> tuple[Any, Any]:
+    """The LSTM's (N, T, V) logits and (N, T) targets as (N*T, V) and (N*T,)."""
+    if kind != "lstm":
+        return logits, y
+    return logits.reshape(-1, len(VOCAB)), y.reshape(-1)
 
 
 class DeepgradRunner:
@@ -107,9 +224,9 @@ class DeepgradRunner:
         self.dg, self.kind, self.api = dg, kind, api
         self.model = dg_model(kind, seed)
         self.opt = dg.optim.Adam(self.model.parameters(), lr=LR)
-        X = flat(data["Xtr"]) if kind == "mlp" else data["Xtr"]
-        self.X, self.y = X, data["ytr"]
-        self.loader = DataLoader(ArrayDataset(X, self.y), batch_size=BATCH, shuffle=True,
+        X = inputs(kind, data["Xtr"])
+        self.X, self.y, self.batch = X, data["ytr"], batch_size(kind)
+        self.loader = DataLoader(ArrayDataset(X, self.y), batch_size=self.batch, shuffle=True,
                                  seed=seed)
         if api == "fit":
             self.model.compile(optimizer=self.opt, loss="sparse_categorical_crossentropy")
@@ -120,97 +237,45 @@ class DeepgradRunner:
 
     def epoch(self) -> float:
         if self.api == "fit":
-            self.model.fit(self.X, self.y, epochs=1, batch_size=BATCH, verbose=0,
-                           seed=self.seed)
+            hist = self.model.fit(self.X, self.y, epochs=1, batch_size=self.batch, verbose=0,
+                                  seed=self.seed)
             self.seed += 1
-            return float("nan")
+            return float(getattr(hist, "history", {}).get("loss", [float("nan")])[-1])
         from deepgrad.losses import cross_entropy
 
-        dg, model, opt = self.dg, self.model, self.opt
+        dg, model, opt, kind = self.dg, self.model, self.opt, self.kind
         model.train()
         total = 0.0
         for xb, yb in self.loader:
-            loss = cross_entropy(model(dg.tensor(xb)), yb)
+            loss = cross_entropy(*_logits_2d(kind, model(dg.tensor(xb)), yb))
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item()
         return total / len(self.loader)
 
+    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """The mean loss on ``X, y`` at the current weights, in eval mode."""
+        from deepgrad.losses import cross_entropy
+
+        dg, model = self.dg, self.model
+        model.eval()
+        with dg.no_grad():
+            out = cross_entropy(*_logits_2d(self.kind, model(dg.tensor(inputs(self.kind, X))),
+                                            y)).item()
+        model.train()
+        return float(out)
+
     def predict(self, X: np.ndarray, batch: int = 1000) -> np.ndarray:
         dg, model = self.dg, self.model
-        X = flat(X) if self.kind == "mlp" else X
+        X = inputs(self.kind, X)
         model.eval()
         outs = []
         with dg.no_grad():
             for i in range(0, len(X), batch):
-                outs.append(model(dg.tensor(X[i : i + batch])).data.argmax(axis=1))
+                outs.append(model(dg.tensor(X[i : i + batch])).data.argmax(axis=-1))
         model.train()
         return np.concatenate(outs)
-
-
-# --------------------------------------------------------------------------- torch
-class TorchRunner:
-    """The same network in PyTorch, started from deepgrad's initial weights."""
-
-    name = "torch"
-
-    def __init__(self, kind: str, data: dict[str, np.ndarray], seed: int = 0,
-                 device: str = "cpu") -> None:
-        import torch
-        from torch import nn
-
-        self.torch, self.kind, self.device = torch, kind, device
-        if kind == "mlp":
-            model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128),
-                                  nn.ReLU(), nn.Linear(128, 10))
-        else:
-            model = nn.Sequential(
-                nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-        init = dg_model(kind, seed).state_dict()  # same initial weights on both sides
-        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in init.items()})
-        self.model = model.to(device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=LR)
-        X = flat(data["Xtr"]) if kind == "mlp" else data["Xtr"]
-        self.X = torch.from_numpy(X).to(device)
-        self.y = torch.from_numpy(data["ytr"]).to(device)
-        self.gen = torch.Generator().manual_seed(seed)
-
-    def epoch(self) -> float:
-        torch, model, opt = self.torch, self.model, self.opt
-        F = torch.nn.functional
-        model.train()
-        n = len(self.X)
-        order = torch.randperm(n, generator=self.gen).to(self.device)
-        total, nb = 0.0, 0
-        for i in range(0, n, BATCH):
-            idx = order[i : i + BATCH]
-            loss = F.cross_entropy(model(self.X[idx]), self.y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item()
-            nb += 1
-        self.sync()
-        return total / nb
-
-    def sync(self) -> None:
-        if self.device != "cpu":
-            self.torch.cuda.synchronize()
-
-    def predict(self, X: np.ndarray, batch: int = 1000) -> np.ndarray:
-        torch, model = self.torch, self.model
-        X = torch.from_numpy(flat(X) if self.kind == "mlp" else X).to(self.device)
-        model.eval()
-        outs = []
-        with torch.no_grad():
-            for i in range(0, len(X), batch):
-                outs.append(model(X[i : i + batch]).argmax(dim=1))
-        self.sync()
-        model.train()
-        return torch.cat(outs).cpu().numpy()
 
 
 # ------------------------------------------------------------------------- sklearn
@@ -221,7 +286,7 @@ class SklearnRunner:
 
     def __init__(self, kind: str, data: dict[str, np.ndarray], seed: int = 0) -> None:
         if kind != "mlp":
-            raise ValueError("scikit-learn has no CNN")
+            raise ValueError("scikit-learn has only the MLP")
         from sklearn.neural_network import MLPClassifier
 
         self.clf = MLPClassifier(hidden_layer_sizes=(256, 128), solver="adam",
@@ -234,12 +299,28 @@ class SklearnRunner:
         self.clf.partial_fit(self.X, self.y, classes=self.classes)
         return float(self.clf.loss_)
 
+    def loss(self, X: np.ndarray, y: np.ndarray) -> float | None:
+        return None  # its own initialization: not comparable
+
     def predict(self, X: np.ndarray, batch: int = 1000) -> np.ndarray:
         return self.clf.predict(flat(X))
 
 
+def _torch_runner(*args: Any, **kw: Any) -> Any:
+    from .torch_runner import TorchRunner
+
+    return TorchRunner(*args, **kw)
+
+
+def _jax_runner(*args: Any, **kw: Any) -> Any:
+    from .jax_runner import JaxRunner
+
+    return JaxRunner(*args, **kw)
+
+
 RUNNERS: dict[str, Callable[..., Any]] = {
-    "deepgrad": DeepgradRunner, "torch": TorchRunner, "sklearn": SklearnRunner,
+    "deepgrad": DeepgradRunner, "torch": _torch_runner, "sklearn": SklearnRunner,
+    "jax": _jax_runner,
 }
 
 
