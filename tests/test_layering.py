@@ -2,8 +2,9 @@
 
 A -> B means B may import A:
   _config, backend, _random, _fileio, _accel, _threads -> autograd
-  -> losses, metrics, nn, optim, testing -> io -> train, callbacks -> viz, cli;
-  backend -> data;  course imports nothing.
+  -> losses, metrics, nn, optim, testing -> io, onnx, distributed -> train, callbacks -> viz, cli;
+  sklearn may import what cli may (it reuses cli.layers' layer lists);
+  backend -> data (imported by distributed and above);  course imports nothing.
 (io sits below train, not above as in STYLE.md's first sketch: a checkpoint callback
 saves models, and saving needs only nn and optim.)
 """
@@ -19,7 +20,7 @@ PKG = Path(deepgrad.__file__).parent
 BASE = {"_config", "backend", "_random", "_fileio", "_accel", "_threads"}
 ENGINE = BASE | {"autograd"}
 MODEL = ENGINE | {"losses", "metrics", "nn", "optim", "testing"}
-TRAIN = MODEL | {"io", "data", "train", "callbacks"}
+TRAIN = MODEL | {"io", "onnx", "data", "distributed", "train", "callbacks"}
 ALLOWED: dict[str, set[str]] = {
     "_config": set(),
     "_random": set(),
@@ -37,8 +38,11 @@ ALLOWED: dict[str, set[str]] = {
     "train": TRAIN,
     "callbacks": TRAIN,
     "io": MODEL | {"io"},
+    "onnx": MODEL | {"io", "onnx"},  # a table onto existing ops and layers; never train
+    "distributed": MODEL | {"data", "distributed"},  # never train or cli (fit calls it)
     "viz": TRAIN | {"viz"},
     "cli": TRAIN | {"viz", "cli"},
+    "sklearn": TRAIN | {"viz", "cli", "sklearn"},  # scikit-learn estimators; cli.layers lists
     "course": set(),
 }
 TOP = {"__init__", "__main__"}

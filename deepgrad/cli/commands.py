@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import distributed as dist
 from ..data import describe_datasets
 from ..metrics import confusion_matrix
 from ..nn.module import Module
@@ -32,8 +34,7 @@ def _compile_saved(model: Module, meta: dict[str, Any], path: str) -> None:
         raise CLIError(f"{path}: cannot restore the loss {loss!r}: {e}") from None
 
 
-def _confusion(model: Module, X: np.ndarray, y: np.ndarray, names: list[str]) -> str:
-    pred = model.predict_classes(X)
+def _confusion(pred: np.ndarray, y: np.ndarray, names: list[str]) -> str:
     k = max(len(names), int(y.max()) + 1, int(pred.max()) + 1)
     names = names + [str(i) for i in range(len(names), k)]
     cm = np.asarray(confusion_matrix(np.asarray(y).reshape(-1).astype(np.int64), pred,
@@ -45,6 +46,10 @@ def _confusion(model: Module, X: np.ndarray, y: np.ndarray, names: list[str]) ->
 
 def run_evaluate(args: Any) -> int:
     """Print loss and metrics (and the confusion matrix of a classifier) on DATA."""
+    if dist.world_size() > 1:  # under mpiexec -n N: each rank a shard, rank 0 reports
+        from .parallel_io import run_evaluate_sharded  # noqa: PLC0415 - imports this module
+
+        return run_evaluate_sharded(args)
     model, meta = load_model_file(args.model)
     _compile_saved(model, meta, args.model)
     X, y, _ = prepare_inputs(model, meta, args.data, args.data_dir)
@@ -52,14 +57,26 @@ def run_evaluate(args: Any) -> int:
         raise CLIError(f"{args.data}: no labels/targets in the data; evaluate needs them "
                        "(use deepgrad predict for unlabelled data)")
     res = model.evaluate(X, y, batch_size=args.batch_size)
-    print(f"{args.data}: {len(X):,} examples")
-    print(format_table([[k, v] for k, v in res.items()], ["metric", "value"]))
-    if meta.get("task", "classification") == "classification" and \
-            meta.get("loss") not in ("mse", "mae", "huber", "mean_squared_error",
-                                     "mean_absolute_error", "huber_loss"):
-        names = [str(c) for c in (meta.get("class_names") or [])]
-        print(_confusion(model, X, y, names))
+    _print_evaluation(args.data, len(X), res, meta, y,
+                      lambda: model.predict_classes(X, batch_size=args.batch_size))
     return 0
+
+
+def _shows_confusion(meta: dict[str, Any]) -> bool:
+    """Whether evaluate prints a confusion matrix (a classifier's loss)."""
+    return meta.get("task", "classification") == "classification" and \
+        meta.get("loss") not in ("mse", "mae", "huber", "mean_squared_error",
+                                 "mean_absolute_error", "huber_loss")
+
+
+def _print_evaluation(data: str, n: int, res: dict[str, float], meta: dict[str, Any],
+                      y: np.ndarray, classes: Callable[[], np.ndarray]) -> None:
+    """evaluate's report; ``classes()`` gives the predicted classes, when needed."""
+    print(f"{data}: {n:,} examples")
+    print(format_table([[k, v] for k, v in res.items()], ["metric", "value"]))
+    if _shows_confusion(meta):
+        names = [str(c) for c in (meta.get("class_names") or [])]
+        print(_confusion(classes(), y, names))
 
 
 def _predictions_csv(p: np.ndarray, meta: dict[str, Any], is_classifier: bool) -> str:
@@ -88,23 +105,35 @@ def run_predict(args: Any) -> int:
     if args.output not in (None, "-") and Path(args.output).is_dir():
         raise CLIError(f"-o {args.output}: is a directory; give a file name, e.g. "
                        f"{Path(args.output) / 'predictions.csv'}")
+    if dist.world_size() > 1:  # under mpiexec -n N: each rank a shard, rank 0 writes
+        from .parallel_io import run_predict_sharded  # noqa: PLC0415 - imports this module
+
+        return run_predict_sharded(args)
     model, meta = load_model_file(args.model)
     X, _, _ = prepare_inputs(model, meta, args.data, args.data_dir)
-    loss = str(meta.get("loss") or "")
-    if loss:
-        _compile_saved(model, meta, args.model)
-    if "task" in meta:
-        is_clf = meta["task"] == "classification"
-    else:
-        is_clf = "entropy" in loss or loss in ("bce", "cross_entropy")
+    is_clf = _predict_setup(model, meta, args.model)
     text = _predictions_csv(np.asarray(model.predict(X, batch_size=args.batch_size)), meta,
                             is_clf)
+    _write_predictions(args, text, len(X))
+    return 0
+
+
+def _predict_setup(model: Module, meta: dict[str, Any], path: str) -> bool:
+    """Compile a saved model that records its loss; whether it is a classifier."""
+    loss = str(meta.get("loss") or "")
+    if loss:
+        _compile_saved(model, meta, path)
+    if "task" in meta:
+        return meta["task"] == "classification"
+    return "entropy" in loss or loss in ("bce", "cross_entropy")
+
+
+def _write_predictions(args: Any, text: str, n: int) -> None:
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
         atomic_write_text(args.output, text)
-        print(f"wrote {len(X):,} predictions to {args.output}", file=sys.stderr)
-    return 0
+        print(f"wrote {n:,} predictions to {args.output}", file=sys.stderr)
 
 
 def _input_shape(model: Module, meta: dict[str, Any]) -> tuple[int, ...] | None:
@@ -120,6 +149,8 @@ def _input_shape(model: Module, meta: dict[str, Any]) -> tuple[int, ...] | None:
 
 def run_summary(args: Any) -> int:
     """Layers, output shapes, parameter counts, and what the model file records."""
+    if getattr(args, "plot", None):
+        _check_plot_path(args.plot)
     model, meta = load_model_file(args.model, need_finite=False)
     shape = _input_shape(model, meta)
     if shape is not None:
@@ -140,7 +171,33 @@ def run_summary(args: Any) -> int:
     for k, v in info:
         if v is not None:
             print(f"{k + ':':<15}{v}")
+    if getattr(args, "plot", None):
+        _plot(model, shape, args.plot)
     return 0
+
+
+def _check_plot_path(path: str) -> None:
+    from ..viz._draw import file_format  # noqa: PLC0415
+
+    if Path(path).is_dir():
+        raise CLIError(f"--plot {path}: is a directory; give a file name, e.g. "
+                       f"{Path(path) / 'model.png'}")
+    try:
+        file_format(path)
+    except ValueError:
+        raise CLIError(f"--plot {path}: unknown format {Path(path).suffix!r}; expected "
+                       ".png, .svg, .pdf, .dot or .gv") from None
+
+
+def _plot(model: Module, shape: tuple[int, ...] | None, path: str) -> None:
+    from ..viz.graph import plot_model  # noqa: PLC0415 - matplotlib only when drawing
+
+    try:
+        plot_model(model, path, input_shape=None if getattr(model, "is_graph", False)
+                   else shape)
+    except TypeError as e:
+        raise CLIError(f"--plot: {e}") from None
+    print(f"wrote the layer graph to {path}")
 
 
 def _describe_prep(prep: dict[str, Any]) -> str:

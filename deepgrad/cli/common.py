@@ -18,11 +18,26 @@ __all__ = ["load_model_file", "prepare_inputs", "labels_for_model", "output_unit
            "infer_task", "param_dtype"]
 
 
+def _load_onnx(path: str) -> Module:
+    from .. import onnx as dg_onnx
+
+    try:
+        return dg_onnx.load(path)
+    except dg_onnx.OnnxError as e:
+        raise CLIError(str(e)) from None
+
+
 def load_model_file(path: str, need_finite: bool = True) -> tuple[Module, dict[str, Any]]:
-    """``(model, metadata)`` from a ``.dg`` file; CLIError for a missing or corrupt file,
-    and (with ``need_finite``) for weights that are NaN or infinite."""
+    """``(model, metadata)`` from a ``.dg`` file (or an ``.onnx`` one, with no metadata);
+    CLIError for a missing or corrupt file, and (with ``need_finite``) for weights that are
+    NaN or infinite."""
     if not Path(path).exists():
         raise CLIError(f"{path}: no such model file")
+    if Path(path).suffix.lower() == ".onnx":
+        model = _load_onnx(path)
+        if need_finite:
+            _check_finite_weights(model, path)
+        return model, {}
     try:
         ck = load_checkpoint(path)
     except (ValueError, OSError, KeyError, TypeError) as e:

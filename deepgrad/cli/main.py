@@ -46,7 +46,16 @@ _EXAMPLES = {
         applied to DATA first.""",
     "summary": """
         examples:
-          deepgrad summary runs/mnist/model.dg""",
+          deepgrad summary runs/mnist/model.dg
+          deepgrad summary runs/resnet/model.dg --plot model.png   # also .svg, .pdf, .dot
+        --plot draws the layer graph (Graphviz's dot when installed, else matplotlib).""",
+    "convert": """
+        examples:
+          deepgrad convert runs/mnist/model.dg model.onnx         # ONNX, for ONNX Runtime & co
+          deepgrad convert resnet.onnx resnet.dg                  # import a pretrained network
+          deepgrad convert model.dg weights.safetensors           # weights for PyTorch
+          deepgrad convert weights.safetensors model.dg --arch model.dg
+        the format follows the extension: .dg, .onnx, .safetensors.""",
     "datasets": """
         examples:
           deepgrad datasets
@@ -104,7 +113,7 @@ def _sub(subs: Any, name: str, help_: str, fn: Callable[[Any], int]) -> argparse
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser for every subcommand (used by main and by the docs)."""
-    from . import commands, gradcheck_cmd, train_cmd
+    from . import commands, convert_cmd, gradcheck_cmd, train_cmd
 
     parser = _Parser(prog="deepgrad", description="Train, evaluate and use deepgrad models "
                      "from the command line.", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -132,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                              commands.run_evaluate),
                             ("predict", "predictions for DATA as CSV", commands.run_predict)):
         p = _sub(subs, name, help_, fn)
-        p.add_argument("model", help="model file (.dg) written by deepgrad train")
+        p.add_argument("model", help="model file (.dg written by deepgrad train, or .onnx)")
         p.add_argument("data", help="dataset name or file (see deepgrad datasets)")
         p.add_argument("--data-dir", metavar="DIR", help="directory with the dataset's files "
                        "(default $DEEPGRAD_DATA/<name>)")
@@ -141,7 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("-o", "--output", metavar="FILE", help="CSV file (default stdout)")
     s = _sub(subs, "summary", "layers, output shapes and parameter counts of a model file",
              commands.run_summary)
-    s.add_argument("model", help="model file (.dg)")
+    s.add_argument("model", help="model file (.dg or .onnx)")
+    s.add_argument("--plot", metavar="FILE", help="also draw the layer graph to FILE "
+                   "(.png, .svg, .pdf, or .dot for Graphviz text)")
+    v = _sub(subs, "convert", "convert a model between .dg, .onnx and .safetensors",
+             convert_cmd.run_convert)
+    v.add_argument("src", help="the model file to read (.dg, .onnx or .safetensors)")
+    v.add_argument("dst", help="the file to write (.dg, .onnx or .safetensors)")
+    v.add_argument("--arch", metavar="FILE", help="for a .safetensors SRC: the .dg or .onnx "
+                   "model whose layers take the weights")
+    v.add_argument("--input-shape", metavar="S", help="for .onnx output: one example's shape, "
+                   "e.g. 1,28,28 (default: the shape the run recorded)")
+    v.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     _sub(subs, "datasets", "list the built-in and file datasets", commands.run_datasets)
     c = _sub(subs, "gradcheck", "float64 gradient check of a configured model",
              gradcheck_cmd.run_gradcheck)

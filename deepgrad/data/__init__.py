@@ -5,7 +5,7 @@ Depends only on NumPy and :mod:`deepgrad.backend`; batches are plain arrays.
 
 from __future__ import annotations
 
-from . import datasets, transforms
+from . import datasets, text, transforms
 from .dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import (
     BUILTIN_DATASETS,
@@ -33,6 +33,16 @@ from .preprocessing import (
     standardize,
     train_test_split,
 )
+from .text import (
+    BucketSampler,
+    CharTokenizer,
+    SequenceDataset,
+    Vocab,
+    WordTokenizer,
+    pad_sequences,
+    sliding_windows,
+    time_split,
+)
 from .transforms import Compose, RandomCrop, RandomHorizontalFlip, RandomRotation
 
 __all__ = [
@@ -43,4 +53,6 @@ __all__ = [
     "datasets", "transforms", "BUILTIN_DATASETS", "describe_datasets",
     "make_planar", "make_xor", "make_spirals", "make_moons", "make_circles", "make_regression",
     "load_mnist", "load_fashion_mnist", "load_catvnoncat", "load_csv", "load_npz",
+    "text", "CharTokenizer", "WordTokenizer", "Vocab", "pad_sequences", "SequenceDataset",
+    "BucketSampler", "sliding_windows", "time_split",
 ]

@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import run_cli
 
-COMMANDS = ["train", "evaluate", "predict", "summary", "datasets", "gradcheck"]
+COMMANDS = ["train", "evaluate", "predict", "summary", "datasets", "gradcheck", "convert"]
 
 
 def test_top_level_help_lists_commands() -> None:

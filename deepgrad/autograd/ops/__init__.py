@@ -6,10 +6,27 @@ from typing import Any
 
 from ..tensor import Tensor
 from .arith import add, div, mul, neg, pow, sub
+from .creation import (
+    arange,
+    empty,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    zeros,
+    zeros_like,
+)
+from .index import argmax, argmin, masked_fill
 from .linalg import matmul
 from .math import (
     abs,
     cast,
+    clamp,
     clip,
     exp,
     leaky_relu,
@@ -29,6 +46,7 @@ from .math import (
 from .reduce import logsumexp, max, mean, min, std, sum, var
 from .shape import (
     broadcast_to,
+    cat,
     concatenate,
     expand_dims,
     flatten,
@@ -40,7 +58,10 @@ from .shape import (
     stack,
     swapaxes,
     transpose,
+    unsqueeze,
+    view,
 )
+from .tiling import chunk, expand, repeat, split
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
@@ -49,6 +70,9 @@ __all__ = [
     "sum", "mean", "max", "min", "var", "std", "logsumexp",
     "reshape", "transpose", "swapaxes", "permute", "flatten", "getitem", "concatenate",
     "stack", "pad", "broadcast_to", "expand_dims", "squeeze",
+    "clamp", "cat", "view", "unsqueeze", "split", "chunk", "expand", "repeat", "masked_fill",
+    "argmax", "argmin", "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand",
+    "randn", "randint", "zeros_like", "ones_like", "full_like",
 ]
 
 
@@ -73,7 +97,18 @@ def _install_tensor_methods() -> None:
     def t_transpose(self: Tensor, *axes: Any) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], tuple | list):
             axes = tuple(axes[0])
+        if len(axes) == 2:  # x.transpose(dim0, dim1) swaps two axes, as in PyTorch
+            return swapaxes(self, *axes)
         return transpose(self, axes if axes else None)
+
+    def t_view(self: Tensor, *shape: Any) -> Tensor:
+        return view(self, *shape)
+
+    def t_expand(self: Tensor, *sizes: Any) -> Tensor:
+        return expand(self, *sizes)
+
+    def t_repeat(self: Tensor, *sizes: Any) -> Tensor:
+        return repeat(self, *sizes)
 
     ops: dict[str, Any] = {
         "__add__": add,
@@ -121,6 +156,16 @@ def _install_tensor_methods() -> None:
         "softmax": softmax,
         "log_softmax": log_softmax,
         "matmul": matmul,
+        "view": t_view,
+        "unsqueeze": unsqueeze,
+        "expand": t_expand,
+        "repeat": t_repeat,
+        "split": split,
+        "chunk": chunk,
+        "masked_fill": masked_fill,
+        "argmax": argmax,
+        "argmin": argmin,
+        "clamp": clamp,
     }
     for name, fn in ops.items():
         setattr(Tensor, name, fn)
