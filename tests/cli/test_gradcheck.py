@@ -20,16 +20,18 @@ from deepgrad.cli.main import main
 
 from .conftest import REPO, TINY, assert_user_error
 
-# conv(relu) -> max-pool -> conv(relu) -> dense with zero biases (init: he_normal) on
+# conv(relu) -> max-pool -> conv(relu) -> dense with zero biases (he_normal kernels) on
 # images whose border is exactly 0: whole feature maps sit at relu's kink, and every
 # max-pool window of the background is a tie.
 KINKY = """\
 seed: 0
 data: {source: npz, path: kinky.npz, preprocessing: {scale: 255, layout: image}}
 model:
-  - conv2d: {filters: 2, kernel_size: 3, padding: same, activation: relu, init: he_normal}
+  - conv2d: {filters: 2, kernel_size: 3, padding: same, activation: relu,
+             kernel_initializer: he_normal}
   - maxpool2d: 2
-  - conv2d: {filters: 2, kernel_size: 3, padding: same, activation: relu, init: he_normal}
+  - conv2d: {filters: 2, kernel_size: 3, padding: same, activation: relu,
+             kernel_initializer: he_normal}
   - flatten
   - dense: 3
 """
