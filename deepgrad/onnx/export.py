@@ -21,6 +21,7 @@ from ..nn.module import Module
 from ._emit import Emitter
 from ._layers import EXPORTERS, export_error
 from ._proto import onnx_dtype, require_onnx
+from ._trace import trace_module
 
 __all__ = ["export", "DEFAULT_OPSET"]
 
@@ -55,7 +56,20 @@ def _emit_module(em: Emitter, m: Module, ins: list[str], vals: list[Any], prefix
                 return out, ys
             em.shapes[out] = tuple(y.shape)
             return out, y
+    if type(m).forward is not Module.forward and len(ins) == 1:
+        # a Module subclass with its own forward: run it, recording its layers
+        return trace_module(em, m, vals[0], ins[0],
+                            lambda sub, i, v, p: _emit_module(em, sub, i, v, prefix + p),
+                            _exportable)
     raise export_error(m, prefix)
+
+
+def _exportable(m: Module) -> bool:
+    """A layer the export table (or a container walk) handles as a whole."""
+    if isinstance(m, Sequential) or (isinstance(m, Model) and m.is_graph):
+        return True
+    return any(EXPORTERS.get(c.__name__) is not None and c.__module__.startswith("deepgrad.")
+               for c in type(m).__mro__)
 
 
 def _flat(y: Any) -> list[Any]:

@@ -133,14 +133,16 @@ def test_export_keeps_training_mode_and_writes_atomically(tmp_path):
 
 class Custom(nn.Module):
     def forward(self, x):
-        return x * 2
+        return x ** 3
 
 
 def test_a_layer_without_onnx_form_is_named(tmp_path):
-    model = nn.Sequential(nn.Linear(2, 2), Custom())
     path = tmp_path / "m.onnx"
-    with pytest.raises(ValueError, match=r"layer '1' \(Custom\) has no ONNX form"):
-        dg.onnx.export(model, rand((1, 2)), path)
+    with pytest.raises(ValueError, match=r"Custom.forward uses the operation PowScalar"):
+        dg.onnx.export(nn.Sequential(nn.Linear(2, 2), Custom()), rand((1, 2)), path)
+    with pytest.raises(ValueError, match=r"layer '1': AdaptiveAvgPool2d to 2 has no ONNX form"):
+        dg.onnx.export(nn.Sequential(nn.Conv2d(1, 1, 1), nn.AdaptiveAvgPool2d(2)),
+                       rand((1, 1, 4, 4)), path)
     assert not path.exists()
 
 
@@ -212,3 +214,53 @@ def test_layers_match_onnxruntime(name, tmp_path, ort):
     build, shape = _layer_cases()[name]
     model = build()
     _check(tmp_path, ort, model, rand(shape))
+
+
+class _Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.c2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return dg.relu(self.c2(dg.relu(self.b1(self.c1(x)))) + x)
+
+
+def test_a_module_subclass_is_traced_through_its_forward(tmp_path, ort):
+    dg.manual_seed(8)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(1, 4, 3, padding=1)
+            self.block = _Block(4)  # a nested subclass: its forward is traced too
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(8 * 6 * 6, 3))
+
+        def forward(self, x):
+            h = self.block(dg.relu(self.stem(x)))
+            h = dg.concatenate([h, dg.tanh(h) * 2.0 - h], axis=1)
+            return dg.log_softmax(self.head(h), axis=1)
+
+    net = Net()
+    _randomize_buffers(net)
+    path = _check(tmp_path, ort, net, rand((2, 1, 6, 6)))
+    back = dg.onnx.load(path)
+    back.eval()
+    x = rand((3, 1, 6, 6), seed=9)
+    with dg.no_grad():
+        assert np.array_equal(back(x).data, net(dg.tensor(x)).data)
+    assert net.block.c1.forward.__func__ is nn.Conv2d.forward  # nothing left patched
+
+
+def test_an_operation_outside_the_trace_table_is_named(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.fc(x) ** 3
+
+    with pytest.raises(ValueError, match=r"Net.forward uses the operation PowScalar"):
+        dg.onnx.export(Net(), rand((2, 3)), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
