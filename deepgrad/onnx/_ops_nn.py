@@ -15,6 +15,7 @@ from ..autograd.ops import arith, reduce, shape
 from ..autograd.ops import conv as C
 from ..autograd.ops import math as M
 from ..autograd.ops import pool as P
+from ._ops_3d import conv3d, pool3d
 from ._proto import OnnxError
 from ._values import Attrs, data, ints, lift
 
@@ -25,7 +26,8 @@ def spatial_2d(op: str, x: Any) -> int:
     """The number of spatial axes of ``x`` (1 or 2); 3-D operators are not supported."""
     k = len(data(x).shape) - 2
     if k not in (1, 2):
-        raise OnnxError(f"{op}: {k}-D spatial inputs are not supported (1-D and 2-D are)")
+        raise OnnxError(f"{op}: {k}-D spatial inputs are not supported (1-D, 2-D and, for Conv "
+                        "and pooling, 3-D are)")
     return k
 
 
@@ -79,9 +81,14 @@ def _explicit_pad(x: Any, pads: list[int], value: float) -> Any:
 
 
 def _conv(a: Attrs, x: Any, w: Any, b: Any = None) -> Any:
-    k = spatial_2d("Conv", x)
     kernel = list(a.get("kernel_shape", data(w).shape[2:]))
     strides, dilations, pads = _geometry(a, x, kernel)
+    if len(data(x).shape) == 5:
+        g = a.get("group", 1)
+        return (lift(lambda t, u, v: conv3d(t, u, v, strides, dilations, pads, g))(x, w, b)
+                if b is not None else
+                lift(lambda t, u: conv3d(t, u, None, strides, dilations, pads, g))(x, w))
+    k = spatial_2d("Conv", x)
 
     def f(t: Any, u: Any, v: Any = None) -> Any:
         sym = pads[:k] == pads[k:]
@@ -135,10 +142,14 @@ def _conv_transpose(a: Attrs, x: Any, w: Any, b: Any = None) -> Any:
 def _pool(kind: str) -> Any:
     def run(a: Attrs, x: Any) -> Any:
         op = "MaxPool" if kind == "max" else "AveragePool"
-        k = spatial_2d(op, x)
         kernel = list(a.get("kernel_shape"))
         strides, dil, pads = _geometry(a, x, kernel)
         ceil = bool(a.get("ceil_mode", 0))
+        if len(data(x).shape) == 5:
+            include = bool(a.get("count_include_pad", 0))
+            return lift(lambda t: pool3d(kind, t, kernel, strides, dil, pads, ceil,
+                                         include))(x), None
+        k = spatial_2d(op, x)
         sym = pads[:k] == pads[k:] and all(
             p <= kk // 2 for p, kk in zip(pads[:k], kernel, strict=True))
 

@@ -119,6 +119,23 @@ CASES = {
                      "a": np.array([2, 3], np.int64), "t": np.array([-2, 2], np.int64)}),
     "split_sizes": (helper.make_node("Split", ["x", "s"], ["y", "z"], axis=3), {"x": X4},
                     {"s": np.array([2, 4], np.int64)}),
+    "conv3d_grouped_strided": (helper.make_node("Conv", ["x", "w", "b"], ["y"], group=2,
+                                                strides=[2, 1, 2], pads=[1, 0, 1, 0, 2, 1],
+                                                dilations=[1, 2, 1]),
+                               {"x": rand((2, 4, 5, 6, 7), 3)},
+                               {"w": rand((6, 2, 2, 3, 2), 4), "b": rand((6,), 5)}),
+    "maxpool3d_ceil_pads": (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 3, 2],
+                                             strides=[2, 2, 2], pads=[1, 1, 0, 0, 1, 1],
+                                             ceil_mode=1), {"x": rand((2, 3, 5, 6, 7), 6)},
+                            None),
+    "avgpool3d_include_pad": (helper.make_node("AveragePool", ["x"], ["y"],
+                                               kernel_shape=[3, 3, 3], pads=[1] * 6,
+                                               count_include_pad=1),
+                              {"x": rand((1, 2, 4, 5, 6), 7)}, None),
+    "avgpool3d_exclude_pad": (helper.make_node("AveragePool", ["x"], ["y"],
+                                               kernel_shape=[2, 3, 2], strides=[1, 2, 2],
+                                               pads=[0, 1, 1, 1, 0, 1]),
+                              {"x": rand((1, 2, 4, 5, 6), 8)}, None),
 }
 OPSETS = {"softmax_axis1_opset11": 11, "reduce_max_keepdims0": 13}
 
@@ -158,3 +175,15 @@ def test_imported_operators_carry_gradients():
     (param,) = list(model.parameters())
     model(x.data).sum().backward()
     assert param.grad is not None and np.abs(param.grad).sum() > 0
+
+
+def test_3d_convolution_and_pooling_carry_gradients():
+    """The 3-D forms are built from the 2-D fused ops: float64 finite differences."""
+    from deepgrad.onnx._ops_3d import conv3d, pool3d
+
+    x = dg.tensor(rand((1, 2, 4, 4, 3), 1, np.float64), requires_grad=True)
+    w = dg.tensor(rand((2, 1, 2, 2, 2), 2, np.float64), requires_grad=True)
+    assert dg.gradcheck(lambda a, b: conv3d(a, b, None, [1, 2, 1], [1, 1, 1], [1, 0, 1, 0, 1, 0],
+                                            2), x, w)
+    assert dg.gradcheck(lambda a: pool3d("avg", a, [2, 2, 2], [1, 1, 1], [1, 1, 1],
+                                         [1, 0, 0, 0, 1, 1], True, False), x)
