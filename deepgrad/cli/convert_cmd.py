@@ -1,7 +1,7 @@
 """``deepgrad convert SRC DST``: between ``.dg``, ``.onnx`` and ``.safetensors``, by extension.
 
 A safetensors file holds weights only: reading one needs an architecture (``--arch``, a
-``.dg`` or ``.onnx`` file whose layers the weights are loaded into, by name).
+``.dg`` or ``.onnx`` file, or a training config, whose layers take the weights by name).
 """
 
 from __future__ import annotations
@@ -27,6 +27,24 @@ def _kind(path: str, what: str) -> str:
         raise CLIError(f"{what} {path}: unknown format {ext or '(no extension)'!r}; use "
                        f"{', '.join(FORMATS)}")
     return ext
+
+
+def _architecture(path: str) -> tuple[Module, dict[str, Any]]:
+    """A model to load weights into: from a .dg or .onnx file, or built from a training
+    config (its data is read for the input shape, as ``deepgrad train`` does)."""
+    if Path(path).suffix.lower() not in (".yaml", ".yml", ".json"):
+        return load_model_file(path, need_finite=False)
+    from .config import load_config, validate_config  # noqa: PLC0415
+    from .datasource import load_training_data  # noqa: PLC0415
+    from .layers import build_model  # noqa: PLC0415
+    from .preprocess import Preprocessor  # noqa: PLC0415
+
+    cfg = validate_config(load_config(path), Path(path).stem, Path(path).resolve().parent)
+    data = load_training_data(cfg["data"], cfg["seed"])
+    prep = Preprocessor(**cfg["data"]["preprocessing"])
+    prep.fit_transform(data.X, np.float32)  # the same statistics as the training run
+    shape = tuple(prep.input_shape or ())
+    return build_model(cfg["model"], shape), {"preprocessing": prep.get_config()}
 
 
 def _example_input(model: Module, meta: dict[str, Any], src: str,
@@ -61,10 +79,11 @@ def run_convert(args: Any) -> int:
     if src_kind == ".safetensors":
         if not args.arch:
             raise CLIError(f"{args.src}: a safetensors file holds weights only; pass --arch "
-                           "FILE (a .dg or .onnx model with the same layers)")
+                           "FILE (a .dg or .onnx model, or a training config, with the same "
+                           "layers)")
         if not Path(args.src).is_file():
             raise CLIError(f"{args.src}: no such file")
-        model, meta = load_model_file(args.arch, need_finite=False)
+        model, meta = _architecture(args.arch)
         try:
             model.load_state_dict(load_safetensors(args.src))
         except StateDictError as e:

@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("src", help="the model file to read (.dg, .onnx or .safetensors)")
     v.add_argument("dst", help="the file to write (.dg, .onnx or .safetensors)")
     v.add_argument("--arch", metavar="FILE", help="for a .safetensors SRC: the .dg or .onnx "
-                   "model whose layers take the weights")
+                   "model, or the training config, whose layers take the weights")
     v.add_argument("--input-shape", metavar="S", help="for .onnx output: one example's shape, "
                    "e.g. 1,28,28 (default: the shape the run recorded)")
     v.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")

@@ -75,3 +75,14 @@ def test_safetensors_of_another_architecture(trained_tiny: Path, tmp_path: Path)
     r = run_cli("convert", str(tmp_path / "w.st.safetensors"), str(tmp_path / "x.dg"),
                 "--arch", str(trained_tiny / "model.dg"))
     assert_user_error(r, "does not fit --arch")
+
+
+def test_safetensors_with_a_training_config_as_architecture(trained_tiny: Path, tmp_path: Path):
+    src = trained_tiny / "model.dg"
+    x = np.random.default_rng(1).standard_normal((4, 2)).astype(np.float32)
+    want = _predict(dg.load(src), x)
+    assert run_cli("convert", str(src), str(tmp_path / "w.safetensors")).returncode == 0
+    r = run_cli("convert", str(tmp_path / "w.safetensors"), str(tmp_path / "m.dg"), "--arch",
+                str(trained_tiny / "config.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(_predict(dg.load(tmp_path / "m.dg"), x), want)
