@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.ops.norm import update_running_stats
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..nn.module import Module
@@ -54,12 +55,8 @@ class _SyncBatchNormFn(Function):
         var = (sq * dt(1.0 / m)).reshape(bshape)
         inv_std = 1.0 / xp.sqrt(var + dt(self.eps))
         if self.running_mean is not None:
-            mom = self.momentum
-            rm, rv = self.running_mean, self.running_var
-            rm *= rm.dtype.type(1.0 - mom)
-            rm += (mean.reshape(c) * dt(mom)).astype(rm.dtype, copy=False)
-            rv *= rv.dtype.type(1.0 - mom)
-            rv += (var.reshape(c) * dt(mom * m / (m - 1))).astype(rv.dtype, copy=False)
+            update_running_stats(self.running_mean, self.running_var, mean, var, m,
+                                 self.momentum)
         xhat = xc
         xhat *= inv_std
         y = xhat

@@ -61,6 +61,19 @@ def _affine_grads(needs: tuple[bool, ...], affine: tuple[bool, bool], gw: Any,
     return tuple(out)
 
 
+def update_running_stats(rm: Any, rv: Any, mean: Any, var: Any, m: int,
+                         momentum: float) -> None:
+    """``running = (1 - momentum)·running + momentum·batch`` in place, with the unbiased
+    variance (``var·m/(m-1)``) for ``rv``; ``mean``/``var`` are the batch's biased
+    statistics over ``m`` values per channel, in any shape with C elements."""
+    dt = mean.dtype.type
+    rm *= rm.dtype.type(1.0 - momentum)
+    rm += (mean.reshape(-1) * dt(momentum)).astype(rm.dtype, copy=False)
+    unbiased = var.reshape(-1) * dt(momentum * m / (m - 1))
+    rv *= rv.dtype.type(1.0 - momentum)
+    rv += unbiased.astype(rv.dtype, copy=False)
+
+
 class BatchNorm(Function):
     """Fused batch normalization over every axis but the channel axis 1."""
 
@@ -95,13 +108,8 @@ class BatchNorm(Function):
             var = (xc * xc).mean(axis=axes, keepdims=True)  # biased, used to normalize
             inv_std = 1.0 / xp.sqrt(var + dt(self.eps))
             if self.running_mean is not None:
-                mom = self.momentum
-                rm, rv = self.running_mean, self.running_var
-                rm *= rm.dtype.type(1.0 - mom)
-                rm += (mean.reshape(c) * dt(mom)).astype(rm.dtype, copy=False)
-                unbiased = var.reshape(c) * dt(mom * m / (m - 1))
-                rv *= rv.dtype.type(1.0 - mom)
-                rv += unbiased.astype(rv.dtype, copy=False)
+                update_running_stats(self.running_mean, self.running_var, mean, var, m,
+                                     self.momentum)
             xhat = xc
             xhat *= inv_std
         else:
