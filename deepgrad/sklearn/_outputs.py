@@ -28,6 +28,14 @@ class ClassifierOutputs(ClassifierMixin):
     sigmoid per output: binary with one output, multilabel, or one-vs-rest multiclass).
     """
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True  # every deepgrad classifier
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {**super()._more_tags(), "multilabel": True}
+
     def _validate_xy(self, X: Any, y: Any, reset: bool, incremental: bool,
                      classes: Any = None) -> tuple[Any, np.ndarray]:
         """Validated X and the label-binarized targets (bool, (n, k)); sets ``classes_``

@@ -299,14 +299,6 @@ class MLPClassifier(ClassifierOutputs, _MLP):
         """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
-
-    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
-        return {**super()._more_tags(), "multilabel": True}
-
 
 class MLPRegressor(RegressorOutputs, _MLP):
     __doc__ = ("""Multi-layer perceptron regressor (scikit-learn's, on deepgrad).

@@ -306,14 +306,6 @@ class NeuralNetClassifier(ClassifierOutputs, _NeuralNet):
         """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
-
-    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
-        return {**super()._more_tags(), "multilabel": True}
-
 
 class NeuralNetRegressor(RegressorOutputs, _NeuralNet):
     """Any deepgrad model as a scikit-learn regressor (one or several outputs).
