@@ -184,9 +184,11 @@ batch_size: 64
 """
 
 
-def _start_long_run(tmp_path: Path, batch_size: int | str = 64) -> subprocess.Popen[str]:
+def _start_long_run(tmp_path: Path, batch_size: int | str = 64, validation: bool = True
+                    ) -> subprocess.Popen[str]:
     cfg = tmp_path / "long.yaml"
-    cfg.write_text(_LONG.replace("batch_size: 64", f"batch_size: {batch_size}"))
+    text = _LONG.replace("batch_size: 64", f"batch_size: {batch_size}")
+    cfg.write_text(text if validation else text.replace(", validation: 0.5", ""))
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     p = subprocess.Popen([sys.executable, "-m", "deepgrad", "train", str(cfg), "--out",
                           str(tmp_path / "out"), "-q"], cwd=REPO, env=env,
@@ -215,11 +217,15 @@ def test_ctrl_c_stops_promptly_and_keeps_the_model(tmp_path: Path) -> None:
 
 
 def test_a_second_ctrl_c_quits_at_once(tmp_path: Path) -> None:
-    p = _start_long_run(tmp_path, "full")  # one step over 50,000 examples takes seconds
-    p.send_signal(signal.SIGINT)  # waits for the step to end ...
-    time.sleep(0.3)
+    # One step over 100,000 examples takes seconds and, with no validation, is almost all
+    # of the epoch, so the first Ctrl-C lands inside a step and waits for it to end ...
+    p = _start_long_run(tmp_path, "full", validation=False)
+    p.send_signal(signal.SIGINT)
+    assert p.stderr is not None
+    while "interrupted: stopping" not in (line := p.stderr.readline()):
+        assert line, p.communicate()  # (EOF: the process ended without the message)
     t0 = time.monotonic()
-    p.send_signal(signal.SIGINT)  # ... unless Ctrl-C comes again
+    p.send_signal(signal.SIGINT)  # ... unless Ctrl-C comes again, as it does here
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert time.monotonic() - t0 < 5.0
