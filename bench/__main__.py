@@ -83,7 +83,8 @@ def _plan(args: argparse.Namespace, have_jax: bool = True) -> list[list[dict[str
         group = [{**common, "impl": impl, "epochs": e} for impl in impls]
         if kind == "mlp":
             group[0]["paired_gemm"] = cpu
-            if cpu:
+            if cpu:  # the compiled step (compile_step / compile(jit=True)), full length
+                group.insert(1, {**common, "impl": "deepgrad-jit", "epochs": e})
                 short = 1 if quick else 3  # a warm-up epoch and two timed ones
                 group += [{**common, "impl": "sklearn", "epochs": short},
                           {**common, "impl": "deepgrad-fit", "epochs": short}]

@@ -150,6 +150,14 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
                 _paired(s, f"{kind}/deepgrad", f"{kind}/{peer}"),
                 _fastest(s, f"{kind}/deepgrad", f"{kind}/{peer}"))
         flagged.clear()
+    for peer, bound in (("jax", 1.0), ("torch", 0.5), ("deepgrad", None)):
+        a, b = med("mlp/deepgrad-jit", "epoch"), med(f"mlp/{peer}", "epoch")
+        if a and b:  # the compiled step (deepgrad.compile_step), same lockstep group
+            add(f"MLP epoch, compiled step / {peer}", a / b, "-" if bound is None else
+                f"<= {bound}", None if bound is None else a / b <= bound,
+                _paired(s, "mlp/deepgrad-jit", f"mlp/{peer}"),
+                _fastest(s, "mlp/deepgrad-jit", f"mlp/{peer}"))
+        flagged.clear()
     _speed_rows(s, add, med, flagged)
     for kind in ("mlp", "cnn"):
         a, b = med(f"{kind}/deepgrad", "infer"), med(f"{kind}/torch", "infer")
@@ -179,16 +187,18 @@ def _speed_rows(s: dict[str, Any], add: Any, med: Any, flagged: list[bool]) -> N
             _paired(s, "mlp/deepgrad", "mlp/sklearn", invert=True),
             _fastest(s, "mlp/sklearn", "mlp/deepgrad"))
     flagged.clear()
+    for impl, label in (("deepgrad", ""), ("deepgrad-jit", ", compiled step")):
+        d = s.get(f"mlp/{impl}", {})
+        dg, prod = med(f"mlp/{impl}", "epoch"), med(f"mlp/{impl}", "products")
+        own = d.get("own_floor_shares") or []
+        if dg and prod:
+            # the step's own products (same shapes, same process, right after each epoch);
+            # decided on the paired shares (each epoch against the products timed after it)
+            decide = statistics.median(own) if own else prod / dg
+            add(f"MLP products alone / epoch{label}", prod / dg, ">= 0.75", decide >= 0.75,
+                _range(own, " epochs"))
+        flagged.clear()
     d = s.get("mlp/deepgrad", {})
-    dg, prod = med("mlp/deepgrad", "epoch"), med("mlp/deepgrad", "products")
-    own = d.get("own_floor_shares") or []
-    if dg and prod:
-        # the step's own products (same shapes, same process, right after each epoch);
-        # decided on the paired shares (each epoch against the products timed after it)
-        decide = statistics.median(own) if own else prod / dg
-        add("MLP products alone / epoch", prod / dg, ">= 0.75", decide >= 0.75,
-            _range(own, " epochs"))
-    flagged.clear()
     g = s.get("gemm")
     dg = med("mlp/deepgrad", "epoch")
     shares = d.get("floor_shares") or []

@@ -7,9 +7,9 @@ lockstep. A process per training run gives each its own
 resident-set high-water mark (``VmHWM``) and a clean start for every implementation.
 
 Spec keys: task ("train" or "gemm"), kind ("mlp", "cnn", "convnet", "resnet", "lstm"),
-impl ("deepgrad", "deepgrad-fit", "torch", "jax", "sklearn"), epochs, threads, n_train,
-n_test, infer_reps, seed, device ("cpu"/"cuda"), paired_gemm, floor (time the step's
-products alone after each epoch; default true).
+impl ("deepgrad", "deepgrad-fit", "deepgrad-jit", "torch", "jax", "sklearn"), epochs,
+threads, n_train, n_test, infer_reps, seed, device ("cpu"/"cuda"), paired_gemm, floor
+(time the step's products alone after each epoch; default true).
 """
 
 from __future__ import annotations
@@ -107,8 +107,8 @@ class TrainSession:
         self.data, self.source = load_for(kind, spec.get("n_train"), spec.get("n_test"))
         base = impl.split("-")[0]
         kw: dict[str, Any] = {"seed": spec.get("seed", 0)}
-        if impl == "deepgrad-fit":
-            kw["api"] = "fit"
+        if impl in ("deepgrad-fit", "deepgrad-jit"):
+            kw["api"] = impl.split("-")[1]
         if spec.get("device", "cpu") != "cpu" and base in ("deepgrad", "torch"):
             kw["device"] = spec["device"]
         self.runner = RUNNERS[base](kind, self.data, **kw)

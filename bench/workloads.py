@@ -230,6 +230,7 @@ class DeepgradRunner:
                                  seed=seed)
         if api == "fit":
             self.model.compile(optimizer=self.opt, loss="sparse_categorical_crossentropy")
+        self.step = dg.compile_step(self.model, self.opt) if api == "jit" else None
         self.seed = seed
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -246,6 +247,10 @@ class DeepgradRunner:
         dg, model, opt, kind = self.dg, self.model, self.opt, self.kind
         model.train()
         total = 0.0
+        if self.step is not None:  # the compiled step (deepgrad.compile_step)
+            for xb, yb in self.loader:
+                total += self.step(xb, yb)
+            return total / len(self.loader)
         for xb, yb in self.loader:
             loss = cross_entropy(*_logits_2d(kind, model(dg.tensor(xb)), yb))
             opt.zero_grad()

@@ -83,7 +83,7 @@ from .backend import default_dtype, get_default_dtype, set_default_dtype
 from .io import load, save
 from .nn.symbolic import Input
 from .testing import gradcheck, gradcheck_directional
-from .train import Model
+from .train import Model, compile_step
 
 __version__ = "0.1.0"
 
@@ -93,7 +93,7 @@ __all__ = [
     "get_default_dtype", "set_default_dtype", "default_dtype",
     "gradcheck", "gradcheck_directional", "manual_seed", "set_num_threads", "get_num_threads",
     "nn", "onnx", "optim", "losses", "data", "metrics", "callbacks", "io", "train", "save", "load",
-    "Model", "Input",
+    "Model", "Input", "compile_step",
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
     "exp", "log", "log1p", "sqrt", "square", "abs", "maximum", "minimum", "clip", "where",
     "tanh", "sigmoid", "relu", "leaky_relu", "softmax", "log_softmax", "cast",

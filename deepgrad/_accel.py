@@ -40,6 +40,9 @@ __all__ = [
     "relu_forward",
     "relu_backward",
     "maxpool2x2_backward",
+    "relu_into",
+    "relu_backward_into",
+    "softmax_xent_grad",
 ]
 
 _kernels: dict[str, Any] | None = None
@@ -125,8 +128,17 @@ def _build(numba: Any, cache: bool) -> dict[str, Any]:
                     gx[p, 2 * oy + 1, 2 * ox] = g if t == 2 else 0
                     gx[p, 2 * oy + 1, 2 * ox + 1] = g if t == 3 else 0
 
+    @jit
+    def xent_grad_kernel(s, labels, g, gx):  # pragma: no cover - compiled
+        # gx = softmax * g, then g taken off at each row's label (the eager op's two steps)
+        n, c = s.shape
+        for i in range(n):
+            for j in range(c):
+                gx[i, j] = s[i, j] * g
+            gx[i, labels[i]] -= g
+
     return {"adam": adam_kernel, "relu": relu_kernel, "relu_mask": relu_mask_kernel,
-            "relu_backward": relu_backward_kernel,
+            "relu_backward": relu_backward_kernel, "xent_grad": xent_grad_kernel,
             "maxpool2x2_backward": maxpool2x2_backward_kernel}
 
 
@@ -273,6 +285,27 @@ def relu_backward(gy: np.ndarray, mask: np.ndarray) -> np.ndarray:
     gx = np.empty_like(gy)
     kernels["relu_backward"](gy.reshape(-1), mask.reshape(-1), gx.reshape(-1))
     return gx
+
+
+def relu_into(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> None:
+    """:func:`relu_forward` into given C-contiguous buffers ``y`` (like ``x``) and ``mask``
+    (bool): nothing allocated."""
+    _require("compiled ReLU")["relu_mask"](x.reshape(-1), y.reshape(-1), mask.reshape(-1))
+
+
+def relu_backward_into(gy: np.ndarray, mask: np.ndarray, gx: np.ndarray) -> None:
+    """:func:`relu_backward` into a given C-contiguous buffer ``gx``."""
+    _require("compiled ReLU")["relu_backward"](_contiguous(gy).reshape(-1), mask.reshape(-1),
+                                               gx.reshape(-1))
+
+
+def softmax_xent_grad(softmax: np.ndarray, labels: np.ndarray, g: Any, gx: np.ndarray
+                      ) -> None:
+    """The cross-entropy's logit gradient into ``gx``: ``softmax * g``, then ``g`` taken
+    off at each row's label; ``softmax`` and ``gx`` (N, C) C-contiguous, ``labels`` (N,)
+    integers in [0, C), ``g`` the per-row factor (a scalar of their dtype)."""
+    _require("compiled cross-entropy gradient")["xent_grad"](
+        softmax, labels, softmax.dtype.type(g), gx)
 
 
 def maxpool2x2_backward(gy: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -211,7 +211,9 @@ def test_plan_puts_the_peers_of_each_workload_in_one_lockstep_group():
     assert all(g["epochs"] == 1 for group in groups for g in group)
     assert groups[0][0]["n_train"] == main.SIZES["convnet"][1][0]
     no_jax = main._plan(main._parse(["--only", "mlp"]), have_jax=False)
-    assert [g["impl"] for g in no_jax[0]] == ["deepgrad", "torch", "sklearn", "deepgrad-fit"]
+    assert [g["impl"] for g in no_jax[0]] == ["deepgrad", "deepgrad-jit", "torch", "sklearn",
+                                              "deepgrad-fit"]
     assert no_jax[0][0]["paired_gemm"] and no_jax[0][0]["epochs"] == 5
+    assert no_jax[0][1]["epochs"] == 5  # the compiled step runs as long as the loop
     with pytest.raises(SystemExit, match="unknown workload"):
         main._plan(main._parse(["--only", "gru"]))

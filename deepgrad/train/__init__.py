@@ -18,13 +18,14 @@ from .compile import (
     resolve_loss,
     resolve_optimizer,
 )
+from .compiled import CompiledStep, NonFiniteLoss, compile_step
 from .evaluation import evaluate, predict, predict_classes
 from .trainer import compile, fit
 
 __all__ = [
     "compile", "fit", "evaluate", "predict", "predict_classes", "NotCompiledError",
     "LossSpec", "resolve_loss", "resolve_optimizer", "LOSS_NAMES", "OPTIMIZER_NAMES",
-    "Model",
+    "Model", "CompiledStep", "compile_step", "NonFiniteLoss",
 ]
 
 Model = _GraphModel

@@ -27,6 +27,7 @@ from .compile import (
     resolve_loss,
     resolve_optimizer,
 )
+from .compiled import CompiledStep, NonFiniteLoss
 from .evaluation import check_steps, evaluate, evaluate_batches, predict, predict_classes
 from .inputs import BatchChecker, Batches, array_batches, is_batches, model_device, prepare_xy
 from .multi import compile_multi, fit_multi, is_multi, unwrap_single
@@ -42,6 +43,7 @@ def compile(  # noqa: A001 - Keras's name
     metrics: Sequence[Any] | dict[str, Any] | None = None,
     from_logits: bool | None = None,
     loss_weights: Sequence[float] | dict[str, float] | None = None,
+    jit: bool = False,
 ) -> Module:
     """Configure ``model`` for training (Keras's ``compile``); returns the model.
 
@@ -59,6 +61,10 @@ def compile(  # noqa: A001 - Keras's name
         loss_weights: for a graph model with several outputs, the weight of each output's
             loss in the total (a list, or a dict by output name; default 1 each). ``loss``
             and ``metrics`` may then also be given per output (a list or a dict).
+        jit: let ``fit`` run each step compiled (:func:`deepgrad.compile_step`: no graph,
+            buffers allocated once, the same numbers) where the model and loss allow it
+            (a chain of dense layers trained with sparse softmax cross-entropy); any other
+            model trains eagerly as usual.
 
     The optimizer is built from the parameters that are trainable when training starts:
     after freezing or unfreezing layers, compile again (Keras's rule).
@@ -96,6 +102,10 @@ def compile(  # noqa: A001 - Keras's name
         model._compile_config["loss_weights"] = (dict(loss_weights) if isinstance(
             loss_weights, dict) else [float(w) for w in loss_weights])
     model.stop_training = False
+    model._jit = bool(jit) and model._multi_spec is None and spec.kind == "sparse" \
+        and spec.from_logits
+    if jit:
+        model._compile_config["jit"] = True
     return model
 
 
@@ -203,15 +213,29 @@ def _train_step(model: Module, spec: LossSpec, xt: Tensor, yt: Any, epoch: int,
     return lv, out
 
 
+def _jit_step(step: CompiledStep, model: Module, xb: Any, yb: Any, epoch: int, b: int
+              ) -> tuple[float, Tensor]:
+    """One compiled step (:class:`CompiledStep`); the same checks as :func:`_train_step`."""
+    try:
+        lv = step(xb, yb)
+    except NonFiniteLoss as e:
+        raise divergence_error(e.value, epoch, b, _weights_note(model)) from None
+    return lv, Tensor(step.logits)
+
+
 def _train_epoch(model: Module, spec: LossSpec, batches: Iterator[tuple[Any, Any]],
                  cbs: CallbackList, epoch: int, streams: list[Any]) -> dict[str, float] | None:
     """Train one epoch; its logs (loss and metrics), or None if no batch came."""
     device = model_device(model)
     total, count = 0.0, 0
+    jit = model.__dict__.get("_jit_step")
     for b, (xb, yb) in enumerate(batches):
         cbs.on_train_batch_begin(b)
-        lv, out = _train_step(model, spec, Tensor(to_device(xb, device)),
-                              to_device(yb, device), epoch, b)
+        if jit is not None:
+            lv, out = _jit_step(jit, model, xb, yb, epoch, b)
+        else:
+            lv, out = _train_step(model, spec, Tensor(to_device(xb, device)),
+                                  to_device(yb, device), epoch, b)
         n = len(xb)
         total += lv * n
         count += n
@@ -332,6 +356,13 @@ def fit(
     streams = _parallel.global_streams([m.streaming() for m in model._metric_fns])
     was_training = model.training
     averager = _parallel.begin(model, history.params, verbose)  # None alone
+    jit = (CompiledStep(model, model.optimizer)
+           if getattr(model, "_jit", False) and model_device(model) == "cpu" else None)
+    if jit is not None and not jit.lowered:
+        warnings.warn(f"fit: jit=True, but the model trains eagerly: {jit.reason}",
+                      stacklevel=2)
+        jit = None
+    object.__setattr__(model, "_jit_step", jit)
     try:
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
@@ -350,5 +381,6 @@ def fit(
         cbs.on_train_end()
     finally:
         _parallel.end(model, averager)
+        object.__setattr__(model, "_jit_step", None)
     model.train(was_training)
     return history
