@@ -24,6 +24,7 @@ from .._config import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import to_device, to_numpy
 from ..callbacks import divergence_error
+from ..train.compiled import CompiledStep, NonFiniteLoss
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -178,12 +179,44 @@ class NetBase(BaseEstimator):
         name = self._loss_name
         return LOSSES[name] if isinstance(name, str) else name
 
+    def _compiled_step(self) -> CompiledStep:
+        """The model's compiled step (deepgrad.compile_step), made again when the model or
+        the optimizer changed; its update hook adds the L2 penalty's gradient."""
+        step = self.__dict__.get("_jit_step")
+        if step is None or step.model is not self.module_ or \
+                step.optimizer is not self.optimizer_:
+            step = CompiledStep(self.module_, self.optimizer_, self._add_penalty_grads)
+            self._jit_step = step
+        return step
+
+    def _add_penalty_grads(self) -> None:
+        for p, factor in self._jit_penalty:  # d(½α‖W‖²/n)/dW = αW/n
+            if p.grad is not None:
+                p.grad += (factor / self._jit_n) * p.data
+
     def _step(self, xb: np.ndarray, tb: np.ndarray, wb: np.ndarray | None,
               epoch: int, b: int) -> float:
         """One gradient step on a batch; its loss (as scikit-learn's MLP reports it)."""
         module, opt = self.module_, self.optimizer_
         module.train()
         device = self._device or "cpu"
+        if wb is None and device == "cpu" and self._loss_name == "softmax" \
+                and type(xb) is np.ndarray:
+            step = self._compiled_step()
+            if step.lowered:  # a dense chain: no graph, the same numbers
+                pen, self._jit_penalty = self._penalty()
+                self._jit_n = float(len(xb))
+                lv = pen / self._jit_n
+                with np.errstate(over="ignore", invalid="ignore"):
+                    try:
+                        if np.isfinite(lv):  # else nothing is updated, as below
+                            lv += step(xb, tb.argmax(axis=1))
+                    except NonFiniteLoss as e:
+                        lv = e.value
+                if not np.isfinite(lv):
+                    raise divergence_error(lv, epoch, b, "scale the inputs (StandardScaler) "
+                                           "or lower the learning rate")
+                return lv
         x = Tensor(to_device(xb, device))
         if device != "cpu":  # targets and weights follow the model (CuPy)
             tb = to_device(tb, device)

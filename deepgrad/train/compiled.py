@@ -26,6 +26,7 @@ and the fused Adam (``[fast]``) work unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -192,21 +193,30 @@ class CompiledStep:
 
     Call it as ``loss = step(x, y)``: ``x`` a NumPy batch (N, ...), ``y`` integer labels (N,).
 
+    ``before_update``, if given, is called after the gradients are computed and before
+    ``optimizer.step()`` (e.g. to add a penalty's gradient to ``p.grad`` in place).
+
     Attributes:
         compiled: whether the last call ran the compiled schedule (False: the eager step).
         reason: why the model (or the last batch) runs eagerly, or None.
         logits: the last batch's logits (N, classes), a buffer the next call overwrites.
     """
 
-    def __init__(self, model: Module, optimizer: Any) -> None:
+    def __init__(self, model: Module, optimizer: Any,
+                 before_update: Callable[[], None] | None = None) -> None:
         self.model = model
         self.optimizer = optimizer
+        self.before_update = before_update
         lowered = _lower(model)
         self._ops = None if isinstance(lowered, str) else lowered
         self.reason: str | None = lowered if isinstance(lowered, str) else None
         self.compiled = False
         self.logits: Any = None
         self._plans: dict[tuple[Any, ...], _Plan] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its buffers (they are made again at the next call)."""
+        return {**self.__dict__, "_plans": {}, "logits": None}
 
     @property
     def lowered(self) -> bool:
@@ -275,6 +285,8 @@ class CompiledStep:
                 raise NonFiniteLoss(lv)
             opt.zero_grad()
             loss.backward()
+            if self.before_update is not None:
+                self.before_update()
             opt.step()
         self.logits = out.data
         return lv
@@ -287,6 +299,8 @@ class CompiledStep:
             if not math.isfinite(lv):
                 raise NonFiniteLoss(lv)
             self._backward(plan, x)
+            if self.before_update is not None:
+                self.before_update()
         self.logits = logits
         with no_grad():
             self.optimizer.step()
@@ -419,7 +433,8 @@ class CompiledStep:
                 gy = gx
 
 
-def compile_step(model: Module, optimizer: Any) -> CompiledStep:
+def compile_step(model: Module, optimizer: Any,
+                 before_update: Callable[[], None] | None = None) -> CompiledStep:
     """A :class:`CompiledStep` training ``model`` with ``optimizer`` on softmax
     cross-entropy (integer labels): ``loss = step(x, y)``.
 
@@ -427,5 +442,6 @@ def compile_step(model: Module, optimizer: Any) -> CompiledStep:
         model: a Sequential of Linear/Dense, ReLU/Tanh/Sigmoid, Flatten, Dropout, Identity
             layers (anything else runs the eager step; ``step.reason`` says why).
         optimizer: any deepgrad optimizer over the model's parameters.
+        before_update: called between the backward pass and ``optimizer.step()``.
     """
-    return CompiledStep(model, optimizer)
+    return CompiledStep(model, optimizer, before_update)

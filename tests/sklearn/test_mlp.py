@@ -242,3 +242,23 @@ def test_bad_inputs_read_as_sklearn():
         clf.predict(np.ones((2, 3)))
     with pytest.raises(ValueError, match="negative"):
         MLPRegressor(loss="poisson").fit(np.ones((5, 2)), -np.ones(5))
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_multiclass_fit_runs_the_compiled_step_with_the_eager_numbers(solver, monkeypatch):
+    from deepgrad.train.compiled import CompiledStep
+
+    X, y = _blobs(n=150, d=6, k=4)
+    kw = dict(hidden_layer_sizes=(16, 8), solver=solver, alpha=1e-2, batch_size=32,
+              max_iter=4, random_state=0, dtype=np.float32)
+    fast = MLPClassifier(**kw).fit(X, y)
+    assert fast._jit_step.compiled and fast._jit_step.lowered
+    monkeypatch.setattr(CompiledStep, "lowered", property(lambda self: False))
+    eager = MLPClassifier(**kw).fit(X, y)
+    assert eager.loss_curve_ == fast.loss_curve_
+    for a, b in zip(fast.coefs_ + fast.intercepts_, eager.coefs_ + eager.intercepts_,
+                    strict=True):
+        assert np.array_equal(a, b)
+    again = pickle.loads(pickle.dumps(fast))  # the step's buffers are not pickled
+    assert again._jit_step._plans == {}
+    assert np.array_equal(again.predict_proba(X), fast.predict_proba(X))
