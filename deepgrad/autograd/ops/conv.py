@@ -1,18 +1,36 @@
 """2-D (and 1-D) convolution as one fused op: im2col from a strided view, one GEMM, col2im
 backward.
 
-Layout: the columns are an ``(N, C·kh·kw, OH·OW)`` array, copied once from a strided
-``(N, C, kh, kw, OH, OW)`` view of the padded input whose innermost axis runs along image
-rows (so the copy is made of contiguous runs). The forward is one matmul
-``W2 @ cols`` with ``W2 = W.reshape(O, C·kh·kw)`` broadcast over the batch, whose result
-``(N, O, OH·OW)`` is already NCHW: no transpose of the output nor of the upstream gradient.
-(Measured on 2 cores against the ``(C·kh·kw, N·OH·OW)`` single-GEMM layout, which needs
-both transposes: 2.2x faster for Conv2d(1, 8, 3) on 128x1x28x28, as fast or faster for
-Conv2d(8, 16, 3) on 128x8x14x14.) The backward reuses the columns for ``gW = Σ_n gy_n
-cols_n^T`` and computes ``W2^T @ gy`` as one 2-D GEMM on the gradient transposed to
-``(O, N·OH·OW)`` (faster than the batched product there), then scatters it back to the
-image with one strided slice-add per kernel offset (kh·kw of them), never a loop over
-examples, channels or pixels.
+Two column layouts, both copied once from a strided ``(N, C, kh, kw, OH, OW)`` view of the
+padded input whose innermost axis runs along image rows (so the copy is made of
+contiguous runs):
+
+* ``(C·kh·kw, N·OH·OW)`` (``groups=1`` with ``C·kh·kw >= FLAT_MIN_CK``): the forward is
+  ONE GEMM ``W2 @ cols`` (``W2 = W.reshape(O, C·kh·kw)``) whose ``(O, N·OH·OW)`` result
+  is copied to NCHW with the bias added in the same pass; the backward takes the upstream
+  gradient as ``gy2 = (O, N·OH·OW)`` (one transposing copy) and computes
+  ``gW = (cols @ gy2^T)^T`` (one GEMM on the columns as they are; 10-30% faster in
+  OpenBLAS than ``gy2 @ cols^T``) and ``gcols = W2^T @ gy2``, written over the columns
+  (dead once gW is made: no fresh buffer, whose page faults cost a pass over memory; a
+  second backward with ``retain_graph`` rebuilds them). Measured on 2 cores (bench
+  training steps, batch 128, float32, interleaved, best of 9) against the batched layout
+  below: LeNet-like CNN 16.6 -> 15.3 ms, Keras convnet 64 -> 56 ms, small ResNet 383 ->
+  327 ms; with one BLAS thread both layouts are within noise.
+* ``(N, C·kh·kw, OH·OW)`` (first layers on few channels, grouped convolutions, one
+  example): the forward is ``W2 @ cols`` broadcast over the batch, whose ``(N, O, OH·OW)``
+  result is already NCHW, no transpose of the output nor of the upstream gradient (for
+  Conv2d(1, 8, 3) on 128x1x28x28 about 2x faster than the one-GEMM layout with its
+  transposes); ``gW = Σ_n gy_n cols_n^T``, and ``W2^T @ gy`` is one 2-D GEMM on the
+  gradient transposed to ``(O, N·OH·OW)``.
+
+Both end in ``gcols`` laid out ``(C, kh, kw, N, OH, OW)``, scattered back to the image
+with one strided slice-add per kernel offset (kh·kw of them), never a loop over
+examples, channels or pixels. With numba, im2col (stride 1) and col2im run as compiled
+row-by-row kernels instead (ops/conv_kernels.py, the same numbers bit for bit); the
+array-level pieces live in ops/conv_im2col.py. (Tried and dropped, measured slower: the
+input gradient as a convolution of gy with the flipped filters, slower except at 64
+channels on 7x7; a "shifted GEMM" on the padded grid with contiguous copies, faster only
+for 16 channels at 28x28.)
 
 Groups (grouped and depthwise convolution) split the same arrays into a group axis: the
 columns become ``(N, G, C/G·kh·kw, L)`` and the weight ``(G, O/G, C/G·kh·kw)``, so the
@@ -32,11 +50,23 @@ import numpy as np
 from ...backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
+from .conv_im2col import (  # noqa: F401 - re-exported for conv_transpose and pool
+    Pad4,
+    _col2im,
+    _flat_cols,
+    _gemm_forward,
+    _grad_cols,
+    _grad_weight,
+    _im2col,
+    _im2col_flat,
+    _offset_slices,
+    _pad,
+    _to_nchw,
+    _window_view,
+)
 from .shape import reshape
 
 __all__ = ["conv2d", "conv1d"]
-
-Pad4 = tuple[int, int, int, int]  # (top, bottom, left, right)
 
 
 def _pair(v: Any, name: str) -> tuple[int, int]:
@@ -84,116 +114,18 @@ def _padding4(
     return (ph, ph, pw, pw)
 
 
-def _pad(x: Any, pad: Pad4, value: float = 0.0) -> Any:
-    """``x`` (N, C, H, W) padded on its last two axes with ``value`` (no copy if no padding)."""
-    t, b, l, r = pad
-    if not (t or b or l or r):
-        return x
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    out = xp.full((n, c, h + t + b, w + l + r), value, dtype=x.dtype)
-    out[:, :, t : t + h, l : l + w] = x
-    return out
-
-
 def _out_size(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
-def _window_view(
-    xp_: Any,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-    out_hw: tuple[int, int],
-) -> Any:
-    """Read-only strided view (N, C, kh, kw, OH, OW) of a padded (N, C, Hp, Wp) array."""
-    xp = get_array_module(xp_)
-    sn, sc, sh, sw = xp_.strides
-    shape = (xp_.shape[0], xp_.shape[1], kernel[0], kernel[1], out_hw[0], out_hw[1])
-    strides = (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1])
-    if xp is np:
-        return np.lib.stride_tricks.as_strided(xp_, shape, strides, writeable=False)
-    return xp.lib.stride_tricks.as_strided(xp_, shape, strides)  # CuPy: no `writeable`
+#: ``groups=1`` convolutions with at least this many column rows (C·kh·kw) take the one-GEMM
+#: ``(C·kh·kw, N·OH·OW)`` layout; smaller ones (a first layer on 1-3 channels) the batched one
+FLAT_MIN_CK = 32
 
 
-def _offset_slices(
-    i: int, j: int, stride: tuple[int, int], dilation: tuple[int, int], out_hw: tuple[int, int]
-) -> tuple[slice, slice]:
-    """Row and column slices of the padded image read by kernel offset (i, j)."""
-    r0, c0 = i * dilation[0], j * dilation[1]
-    return (
-        slice(r0, r0 + stride[0] * (out_hw[0] - 1) + 1, stride[0]),
-        slice(c0, c0 + stride[1] * (out_hw[1] - 1) + 1, stride[1]),
-    )
-
-
-# --------------------------------------------------------------- array-level building blocks
-def _im2col(xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
-            dilation: tuple[int, int], out_hw: tuple[int, int]) -> Any:
-    """Columns (N, C·kh·kw, OH·OW) of a padded (N, C, Hp, Wp) array: one strided copy."""
-    n, c = xpad.shape[:2]
-    view = _window_view(xpad, kernel, stride, dilation, out_hw)
-    return view.reshape(n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
-
-
-def _gemm_forward(cols: Any, W: Any, groups: int) -> Any:
-    """``W2 @ cols`` per group: (N, O, L) from columns (N, C·kh·kw, L), weight (O, C/G, kh, kw)."""
-    n, ck, L = cols.shape
-    o = W.shape[0]
-    if groups == 1:
-        return W.reshape(o, ck) @ cols
-    g = groups
-    y = W.reshape(g, o // g, ck // g) @ cols.reshape(n, g, ck // g, L)  # (N, G, O/G, L)
-    return y.reshape(n, o, L)
-
-
-def _grad_weight(gy: Any, cols: Any, w_shape: tuple[int, ...], groups: int) -> Any:
-    """gW = Σ_n gy_n @ cols_n^T per group, for gy (N, O, OH, OW) and columns (N, CK, L)."""
-    n, ck, L = cols.shape
-    o = w_shape[0]
-    if groups == 1:
-        return (gy.reshape(n, o, L) @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
-    g = groups
-    gy4 = gy.reshape(n, g, o // g, L)
-    cols4 = cols.reshape(n, g, ck // g, L)
-    return (gy4 @ cols4.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w_shape)
-
-
-def _col2im(gcols: Any, padded_hw: tuple[int, int], crop: tuple[int, int, int, int],
-            stride: tuple[int, int], dilation: tuple[int, int]) -> Any:
-    """Scatter-add columns laid out (C, kh, kw, N, OH, OW) into an (N, C, Hc, Wc) image:
-    a (C, N, Hp, Wp) buffer gets one strided slice-add per kernel offset, then the window
-    ``crop = (top, left, Hc, Wc)`` of it is returned."""
-    xp = get_array_module(gcols)
-    c, kh, kw, n, oh, ow = gcols.shape
-    gpad = xp.zeros((c, n) + tuple(padded_hw), dtype=gcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            rows, cols = _offset_slices(i, j, stride, dilation, (oh, ow))
-            gpad[:, :, rows, cols] += gcols[:, i, j]
-    t, l, h, w = crop
-    return xp.ascontiguousarray(gpad[:, :, t : t + h, l : l + w].transpose(1, 0, 2, 3))
-
-
-def _grad_cols(gy: Any, W: Any, groups: int) -> Any:
-    """W2^T @ gy as one GEMM per group on gy (N, O, OH, OW) laid out (O, N·OH·OW); the
-    result has the (C, kh, kw, N, OH, OW) layout that :func:`_col2im` takes."""
-    n, o, oh, ow = gy.shape
-    _, cg, kh, kw = W.shape
-    if groups == 1:
-        gy2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-        gcols = W.reshape(o, -1).T @ gy2
-    elif o == groups:
-        # one filter per group (depthwise): each product is an outer product, which a
-        # broadcast multiply writes about 2x faster than G batched GEMMs of inner size 1
-        gy3 = gy.transpose(1, 0, 2, 3).reshape(o, 1, n * oh * ow)
-        gcols = W.reshape(o, cg * kh * kw, 1) * gy3
-    else:
-        g = groups
-        gy3 = gy.reshape(n, g, o // g, oh * ow).transpose(1, 2, 0, 3).reshape(g, o // g, -1)
-        gcols = W.reshape(g, o // g, -1).transpose(0, 2, 1) @ gy3  # (G, C/G·kh·kw, N·L)
-    return gcols.reshape(cg * groups, kh, kw, n, oh, ow)
+def _flat_layout(ck: int, n: int) -> bool:
+    """Whether a ``groups=1`` convolution takes the one-GEMM column layout."""
+    return ck >= FLAT_MIN_CK and n > 1
 
 
 def _check_groups(where: str, c: int, o: int, cg: int, groups: int, w_shape: Any) -> None:
@@ -249,16 +181,21 @@ class Conv2d(Function):
                 f"conv2d: kernel {k} (dilation {d}) is larger than the padded input "
                 f"{(h + pad[0] + pad[1], w + pad[2] + pad[3])}"
             )
-        xpad = _pad(x, pad)
-        cols = _im2col(xpad, k, s, d, (oh, ow))
-        y = _gemm_forward(cols, W, self.groups)  # (N, O, OH·OW)
-        if b is not None:
-            y += b.reshape(1, o, 1)
+        self.flat = self.groups == 1 and _flat_layout(c * kh * kw, n)
+        padded_shape = (n, c, h + pad[0] + pad[1], w + pad[2] + pad[3])
+        if self.flat:
+            cols = _flat_cols(x, k, s, d, pad, (oh, ow))  # (C·kh·kw, N·OH·OW)
+            y = _to_nchw(W.reshape(o, -1) @ cols, n, b)  # (N, O, OH·OW)
+        else:
+            cols = _im2col(_pad(x, pad), k, s, d, (oh, ow))
+            y = _gemm_forward(cols, W, self.groups)  # (N, O, OH·OW)
+            if b is not None:
+                y += b.reshape(1, o, 1)
         y = y.reshape(n, o, oh, ow)
         if self.requires_grad:
             self.cols = cols if self.needs_input_grad[1] else None
             self.W = W
-            self.meta = (x.shape, xpad.shape, pad)
+            self.meta = (x.shape, padded_shape, pad)
         return y
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
@@ -269,14 +206,46 @@ class Conv2d(Function):
         (n, c, h, w), padded_shape, pad = self.meta
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
-        gW = _grad_weight(gy, self.cols, W.shape, self.groups) if need_w else None
-        gb = gy.sum(axis=(0, 2, 3)) if need_b else None
+        if self.flat:
+            gW, gb, gcols = self._flat_backward(gy, need_x, need_w, need_b)
+        else:
+            gW = _grad_weight(gy, self.cols, W.shape, self.groups) if need_w else None
+            gb = gy.sum(axis=(0, 2, 3)) if need_b else None
+            gcols = _grad_cols(gy, W, self.groups) if need_x else None
         gx = None
         if need_x:
-            gcols = _grad_cols(gy, W, self.groups)
             gx = _col2im(gcols, padded_shape[2:], (pad[0], pad[2], h, w), self.stride,
                          self.dilation)
         return (gx, gW, gb)[: len(self.needs_input_grad)]
+
+    def _flat_backward(self, gy: Any, need_x: bool, need_w: bool,
+                       need_b: bool) -> tuple[Any, Any, Any]:
+        """gW, gb and the columns' gradient (C, kh, kw, N, OH, OW) in the one-GEMM layout:
+        gy taken as (O, N·OH·OW), like the columns' product. Once gW is made the columns
+        are dead, so their gradient is written over them (no fresh buffer, which costs a
+        page-faulting pass over memory); a second backward (``retain_graph``) rebuilds
+        them from the input."""
+        xp = get_array_module(gy)
+        W = self.W
+        o, c, kh, kw = W.shape
+        (n, _, _, _), _, pad = self.meta
+        gy2 = gy.transpose(1, 0, 2, 3).reshape(o, -1)
+        cols = self.cols
+        if need_w and cols is None:  # overwritten by an earlier backward
+            cols = _flat_cols(self.inputs[0].data, (kh, kw), self.stride, self.dilation, pad,
+                              gy.shape[2:])
+        # (cols @ gy2^T)^T: measured 10-30% faster in OpenBLAS than gy2 @ cols^T
+        gW = (cols @ gy2.T).T.reshape(W.shape) if need_w else None
+        gb = gy2.sum(axis=1) if need_b else None
+        gcols = None
+        if need_x:
+            W2t = W.reshape(o, -1).T
+            reuse = need_w and cols.dtype == xp.result_type(W2t, gy2)
+            gcols = xp.matmul(W2t, gy2, out=cols if reuse else None)
+            if reuse:
+                self.cols = None
+            gcols = gcols.reshape(c, kh, kw, n, *gy.shape[2:])
+        return gW, gb, gcols
 
 
 def _batched(x: Any, ndim: int, where: str, expected: str) -> tuple[Any, bool]:

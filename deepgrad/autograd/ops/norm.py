@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ...backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
+from . import norm_kernels as kernels
 
 __all__ = ["batch_norm", "layer_norm"]
 
@@ -103,6 +106,8 @@ class BatchNorm(Function):
                     f"batch_norm: expected more than 1 value per channel when training, "
                     f"got input of shape {tuple(x.shape)}"
                 )
+            if x.ndim > 2 and kernels.takes(x, *wb):  # three passes (numba)
+                return self._forward_compiled(x, wb, m, bshape)
             mean = x.mean(axis=axes, keepdims=True)
             xc = x - mean
             var = (xc * xc).mean(axis=axes, keepdims=True)  # biased, used to normalize
@@ -127,6 +132,22 @@ class BatchNorm(Function):
                 y = xhat.copy()  # the output may be changed in place by a later op
         return y
 
+    def _forward_compiled(self, x: Any, wb: tuple[Any, ...], m: int,
+                          bshape: tuple[int, ...]) -> Any:
+        """Training forward by the compiled kernels (same formulas, fewer passes)."""
+        it = iter(wb)
+        gamma = next(it) if self.affine[0] else None
+        beta = next(it) if self.affine[1] else None
+        xhat, y, mean, var = kernels.forward(x, gamma, beta, self.eps)
+        if self.running_mean is not None:
+            update_running_stats(self.running_mean, self.running_var, mean, var, m,
+                                 self.momentum)
+        if self.requires_grad:
+            self.xhat, self.axes, self.bshape = xhat, (0,) + tuple(range(2, x.ndim)), bshape
+            self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype).reshape(bshape)
+            self.gamma = None if gamma is None else gamma.reshape(bshape)
+        return y
+
     def backward(self, gy: Any) -> tuple[Any, ...]:
         # y = γ·x̂ + β: gγ = Σ gy·x̂, gβ = Σ gy (sums over all axes but the channels).
         # Training (x̂ depends on the batch statistics), with k = γ·inv_std/m per channel:
@@ -134,6 +155,10 @@ class BatchNorm(Function):
         needs = self.needs_input_grad
         xhat, inv_std, axes, bshape = self.xhat, self.inv_std, self.axes, self.bshape
         c = xhat.shape[1]
+        if self.training and xhat.ndim > 2 and kernels.takes(gy, xhat):  # two passes
+            scale = inv_std if self.gamma is None else self.gamma * inv_std
+            gx, sum_gy, sum_gyx = kernels.backward(gy, xhat, scale, needs[0])
+            return (gx, *_affine_grads(needs, self.affine, sum_gyx, sum_gy))
         sum_gy = gy.sum(axis=axes, keepdims=True)
         sum_gyx = (gy * xhat).sum(axis=axes, keepdims=True)
         scale = inv_std if self.gamma is None else self.gamma.reshape(bshape) * inv_std

@@ -20,6 +20,7 @@ from ... import _accel
 from ...backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
+from . import pool_kernels as kernels
 from .conv import _batched, _offset_slices, _pad, _pair, _single
 from .pool_adaptive import (
     adaptive_avg_pool2d,
@@ -139,6 +140,12 @@ class MaxPool2d(_Pool2d):
         xp = get_array_module(x)
         oh, ow = self._geometry(x)
         kh, kw = self.k
+        if self._plain2x2() and x.nbytes >= kernels.FORWARD_MIN_BYTES and kernels.takes(x):
+            # maxima and their offsets in one compiled pass (numba)
+            y, idx = kernels.maxpool2x2_forward(x)
+            if self.requires_grad or self.return_indices:
+                self.idx, self.in_shape = idx, x.shape
+            return y
         xpad = _pad(x, self.pad, value=-float("inf"))
         offsets = self._offsets((oh, ow))
         y = xpad[:, :, offsets[0][0], offsets[0][1]].copy()
@@ -161,6 +168,10 @@ class MaxPool2d(_Pool2d):
         self.idx, self.in_shape = idx, x.shape
         return y
 
+    def _plain2x2(self) -> bool:
+        """2x2 windows at stride 2, no dilation nor padding (ceil_mode's included)."""
+        return self.k == (2, 2) and self.s == (2, 2) and self.d == (1, 1) and not any(self.pad)
+
     def flat_indices(self) -> Any:
         """Each window's maximum as a flat index into its (H, W) input plane (int64)."""
         xp = get_array_module(self.idx)
@@ -178,6 +189,8 @@ class MaxPool2d(_Pool2d):
         idx = self.idx
         if self.k == (2, 2) and self._tiles(shape) and _accel.takes(gy):
             return _accel.maxpool2x2_backward(gy, idx)  # one compiled pass (numba)
+        if self._plain2x2() and kernels.takes(gy):  # odd sizes: the last row/column gets 0
+            return kernels.maxpool2x2_backward(gy, idx, shape)
         overlap = self._overlap()
         gpad = self._grad_buffer(xp, shape, gy.dtype)
         for t, (rows, cols) in enumerate(self._offsets(gy.shape[2:])):

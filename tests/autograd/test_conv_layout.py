@@ -1,0 +1,142 @@
+"""conv2d's two column layouts (one GEMM on (C·kh·kw, N·OH·OW) columns, or a batched GEMM
+on (N, C·kh·kw, OH·OW)): each forced in turn, the same numbers as PyTorch (float64 to
+1e-10, float32 to 1e-5) for strides, paddings, dilation, no bias and partial gradients;
+float64 gradchecks; float32 in and out; and the automatic choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad.autograd.ops import conv as conv_ops
+from deepgrad.autograd.ops.conv import Conv2d, conv2d
+from deepgrad.testing import gradcheck
+
+LAYOUTS = {"flat": 0, "batched": 10**9}  # FLAT_MIN_CK forcing each layout
+
+CASES = [  # (x shape, W shape, keyword arguments)
+    ((3, 4, 7, 6), (5, 4, 3, 3), {"padding": 1}),
+    ((2, 3, 9, 8), (4, 3, 3, 2), {"stride": (2, 3), "padding": (2, 1)}),
+    ((2, 2, 10, 9), (3, 2, 3, 3), {"dilation": (2, 1), "padding": "same"}),
+    ((3, 5, 6, 6), (4, 5, 2, 4), {"padding": "same"}),  # even kernel: uneven padding
+    ((4, 3, 7, 7), (6, 3, 1, 1), {"stride": 2}),
+    ((2, 3, 5, 8), (2, 3, 5, 3), {}),  # valid, one output row
+]
+
+
+@pytest.fixture(params=sorted(LAYOUTS))
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", LAYOUTS[request.param])
+    return request.param
+
+
+def _run(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, gy: np.ndarray, kw: dict,
+         grads: tuple[bool, bool, bool] = (True, True, True)) -> list:
+    xt = dg.Tensor(x, requires_grad=grads[0])
+    Wt = dg.Tensor(W, requires_grad=grads[1])
+    bt = None if b is None else dg.Tensor(b, requires_grad=grads[2])
+    y = conv2d(xt, Wt, bt, **kw)
+    y.backward(dg.Tensor(gy))
+    return [y.numpy()] + [None if t is None or t.grad is None else np.asarray(t.grad)
+                          for t in (xt, Wt, bt)]
+
+
+def _torch(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, gy: np.ndarray,
+           kw: dict) -> list:
+    torch = pytest.importorskip("torch")
+    ts = [None if a is None else torch.tensor(a, requires_grad=True) for a in (x, W, b)]
+    y = torch.nn.functional.conv2d(*ts, **kw)
+    y.backward(torch.tensor(gy))
+    return [y.detach().numpy()] + [None if t is None else t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("case", CASES)
+def test_each_layout_matches_torch(layout, case, bias, dtype):
+    xs, ws, kw = case
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype) if bias else None
+    y = conv2d(dg.Tensor(x), dg.Tensor(W), None if b is None else dg.Tensor(b), **kw)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    ours, ref = _run(x, W, b, gy, kw), _torch(x, W, b, gy, kw)
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    for a, r in zip(ours, ref, strict=True):
+        if r is None:
+            assert a is None
+            continue
+        assert a.dtype == dtype and a.shape == r.shape
+        np.testing.assert_allclose(a, r, rtol=tol, atol=tol * max(1.0, np.abs(r).max()))
+
+
+def test_layouts_agree_on_partial_gradients(monkeypatch):
+    rng = np.random.default_rng(1)
+    x, W = rng.standard_normal((3, 4, 6, 5)), rng.standard_normal((5, 4, 3, 3))
+    b, gy = rng.standard_normal(5), rng.standard_normal((3, 5, 6, 5))
+    for grads in [(False, True, True), (True, False, False), (True, True, False)]:
+        out = {}
+        for name, ck in LAYOUTS.items():
+            monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", ck)
+            out[name] = _run(x, W, b, gy, {"padding": 1}, grads)
+        for a, r, want in zip(out["flat"][1:], out["batched"][1:], grads, strict=True):
+            assert (a is None) == (not want)
+            if want:
+                np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "dilation": (1, 2)}])
+def test_flat_layout_gradcheck(monkeypatch, kw):
+    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", 0)
+    rng = np.random.default_rng(2)
+    x = dg.Tensor(rng.standard_normal((2, 2, 5, 6)), requires_grad=True)
+    W = dg.Tensor(rng.standard_normal((3, 2, 3, 2)), requires_grad=True)
+    b = dg.Tensor(rng.standard_normal(3), requires_grad=True)
+    assert gradcheck(lambda x, W, b: conv2d(x, W, b, **kw), x, W, b)
+
+
+def test_flat_layout_records_nothing_under_no_grad(monkeypatch):
+    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", 0)
+    rng = np.random.default_rng(3)
+    x = dg.Tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32), requires_grad=True)
+    W = dg.Tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    with dg.no_grad():
+        y = conv2d(x, W, padding=1)
+    assert not y.requires_grad and y.numpy().dtype == np.float32
+    assert y.numpy().flags.c_contiguous
+
+
+def test_automatic_choice():
+    """The one-GEMM layout for batches with enough column rows; the batched one for a
+    first layer on one channel, one example and groups."""
+    rng = np.random.default_rng(4)
+
+    def flat(xs, ws, groups=1):
+        op = Conv2d(padding=1, groups=groups)
+        op.forward(rng.standard_normal(xs), rng.standard_normal(ws))
+        return op.flat
+
+    assert flat((4, 8, 5, 5), (6, 8, 3, 3))  # 72 column rows
+    assert not flat((4, 1, 5, 5), (6, 1, 3, 3))  # 9
+    assert not flat((1, 8, 5, 5), (6, 8, 3, 3))  # one example
+    assert not flat((4, 8, 5, 5), (8, 4, 3, 3), groups=2)
+    assert not flat((0, 8, 5, 5), (6, 8, 3, 3))  # empty batch
+
+
+@pytest.mark.parametrize("layout_ck", sorted(LAYOUTS.values()))
+def test_second_backward_with_retain_graph(monkeypatch, layout_ck):
+    """The one-GEMM layout writes the input gradient's columns over the saved columns; a
+    second backward rebuilds them (gradients accumulate to exactly twice the first)."""
+    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", layout_ck)
+    rng = np.random.default_rng(5)
+    x = dg.Tensor(rng.standard_normal((3, 4, 6, 6)), requires_grad=True)
+    W = dg.Tensor(rng.standard_normal((5, 4, 3, 3)), requires_grad=True)
+    b = dg.Tensor(rng.standard_normal(5), requires_grad=True)
+    y = conv2d(x, W, b, padding=1)
+    gy = dg.Tensor(rng.standard_normal(y.shape))
+    y.backward(gy, retain_graph=True)
+    first = [np.asarray(t.grad).copy() for t in (x, W, b)]
+    y.backward(gy)
+    for t, g in zip((x, W, b), first, strict=True):
+        np.testing.assert_allclose(np.asarray(t.grad), 2 * g, rtol=1e-12, atol=1e-12)
