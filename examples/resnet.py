@@ -13,6 +13,7 @@ weights into the other, and then they compute the same outputs (tests/test_examp
 Needs the Fashion-MNIST files: --data DIR, or DEEPGRAD_DATA with a fashion-mnist/ folder.
 
 Run:  DEEPGRAD_DATA=/data python examples/resnet.py --epochs 15 --augment
+      mpiexec -n 2 python examples/resnet.py --epochs 15 --augment --threads 1  # 2 ranks
       python examples/resnet.py --api module --limit 2000 --epochs 1     # a quick look
       python examples/resnet.py --plot resnet.png --epochs 0             # just the picture
 """
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import deepgrad as dg
+import deepgrad.distributed as dist
 from deepgrad import nn
 
 __all__ = ["resnet_functional", "ResNet", "ResidualBlock", "copy_weights", "module_name"]
@@ -175,8 +177,12 @@ def _fit(model: nn.Module, args: argparse.Namespace, X: Any, y: Any, Xt: Any, yt
     if args.augment:
         aug = dg.data.Compose([dg.data.RandomHorizontalFlip(seed=args.seed),
                                dg.data.RandomCrop(X.shape[2:], padding=2, seed=args.seed + 1)])
+        sampler = None  # under mpiexec each rank takes its share of every epoch
+        if dist.world_size() > 1:
+            sampler = dist.DistributedSampler(len(X), shuffle=True, seed=args.seed)
         data, y = dg.data.DataLoader(dg.data.ArrayDataset(X, y), batch_size=args.batch_size,
-                                     shuffle=True, seed=args.seed, transform=aug), None
+                                     shuffle=sampler is None, seed=args.seed, transform=aug,
+                                     sampler=sampler), None
     return model.fit(data, y, epochs=args.epochs, batch_size=args.batch_size,
                      validation_data=(Xt, yt), seed=args.seed, callbacks=[sched])
 
@@ -205,11 +211,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     X, Xt = (dg.data.scale_pixels(a)[:, None] for a in (X[:args.limit], Xt[:args.test_limit]))
     y, yt = y[:args.limit], yt[:args.test_limit]  # images (N, 1, 28, 28) in [0, 1]
-    model.summary((1, 28, 28))
+    if dist.is_main():
+        model.summary((1, 28, 28))
     t0 = time.perf_counter()
     _fit(model, args, X, y, Xt, yt)
     dt = time.perf_counter() - t0
-    res = model.evaluate(Xt, yt)
+    res = model.evaluate(Xt, yt, verbose=0)
+    if not dist.is_main():
+        return 0
     print(f"{args.api} ResNet, {args.epochs} epochs on {len(X):,} images in {dt:.0f} s "
           f"({dt / args.epochs:.0f} s/epoch): accuracy on {len(Xt):,} test images "
           f"{100 * res['accuracy']:.2f} %")
