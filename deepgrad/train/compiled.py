@@ -258,7 +258,7 @@ class CompiledStep:
         if type(yv) is not np.ndarray or yv.shape != (x.shape[0],) or yv.dtype.kind not in "iu":
             self.reason = "the targets are not integer class labels of shape (N,)"
             return None
-        key = (x.shape, dtype.str)
+        key = (x.shape, dtype.str, tuple([p.requires_grad for p in ps]))  # freezing re-plans
         plan = self._plans.get(key)
         if plan is None:
             try:

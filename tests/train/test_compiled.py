@@ -104,6 +104,15 @@ def test_frozen_layers_keep_their_weights_and_match_eager() -> None:
         assert eager(X[i:i + 32], Y[i:i + 32]) == step(X[i:i + 32], Y[i:i + 32])
     _states_equal(a, b)
     assert np.array_equal(b[0].weight.data, before) and b[0].weight.grad is None
+    for m in (a, b):  # unfreezing after some steps: a new plan, still the eager numbers
+        m[0].requires_grad_(True)
+    oa.add_param_group({"params": list(a[0].parameters())})
+    ob.add_param_group({"params": list(b[0].parameters())})
+    for i in range(0, 256, 32):
+        assert eager(X[i:i + 32], Y[i:i + 32]) == step(X[i:i + 32], Y[i:i + 32])
+    assert step.compiled
+    _states_equal(a, b)
+    assert not np.array_equal(b[0].weight.data, before)
 
 
 @pytest.mark.skipif(not _accel.available(), reason="numba is not installed")
