@@ -106,6 +106,10 @@ def compile(  # noqa: A001 - Keras's name
         and spec.from_logits
     if jit:
         model._compile_config["jit"] = True
+        if not model._jit:
+            warnings.warn("compile: jit=True compiles steps of one-output models trained "
+                          "with sparse softmax cross-entropy on logits; this model's steps "
+                          f"run eagerly ({spec.describe()})", stacklevel=2)
     return model
 
 

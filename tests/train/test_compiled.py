@@ -280,3 +280,10 @@ def test_fit_with_jit_reports_divergence_with_epoch_and_batch() -> None:
         warnings.simplefilter("error")  # the model lowers: no warning
         with pytest.raises(dg.callbacks.NonFiniteLossError, match="epoch"):
             model.fit(X * 1e3, Y, epochs=5, batch_size=32, verbose=0)
+
+
+def test_compile_with_jit_warns_for_a_loss_it_does_not_compile() -> None:
+    model = _mlp(c=1)
+    with pytest.warns(UserWarning, match="run eagerly .loss: mse"):
+        model.compile(optimizer="sgd", loss="mse", jit=True)
+    assert not model._jit
