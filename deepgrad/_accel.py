@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ __all__ = [
     "relu_into",
     "relu_backward_into",
     "softmax_xent_grad",
+    "build_kernels",
 ]
 
 _kernels: dict[str, Any] | None = None
@@ -60,11 +62,32 @@ def _compile() -> dict[str, Any] | None:
         _error = f"numba is not installed ({exc}); pip install 'deepgrad[fast]'"
         return None
 
-    try:
-        _kernels = _build(numba, cache=True)
-    except (RuntimeError, OSError):  # no writable cache directory: compile in memory only
-        _kernels = _build(numba, cache=False)
+    _kernels = _made(numba, _build)
     return _kernels
+
+
+def _made(numba: Any, make: Callable[[Any, bool], dict[str, Any]]) -> dict[str, Any]:
+    """``make(numba, cache)``: with numba's on-disk cache, or in memory only when no cache
+    directory is writable."""
+    try:
+        return make(numba, True)
+    except (RuntimeError, OSError):
+        return make(numba, False)
+
+
+_more: dict[Any, dict[str, Any]] = {}
+
+
+def build_kernels(make: Callable[[Any, bool], dict[str, Any]]) -> dict[str, Any]:
+    """The kernels ``make(numba, cache)`` returns, built once per process: how the kernel
+    modules beside the ops (im2col, batch norm, max-pool) get theirs. Call it only where
+    :func:`takes` said yes (numba importable)."""
+    kernels = _more.get(make)
+    if kernels is None:
+        import numba
+
+        kernels = _more[make] = _made(numba, make)
+    return kernels
 
 
 def _build(numba: Any, cache: bool) -> dict[str, Any]:

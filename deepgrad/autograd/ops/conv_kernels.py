@@ -33,19 +33,8 @@ from ... import _accel
 
 __all__ = ["takes", "im2col", "col2im"]
 
-_kernels: dict[str, Any] | None = None
-
-
 def _build() -> dict[str, Any]:
-    global _kernels
-    if _kernels is None:
-        import numba
-
-        try:
-            _kernels = _make(numba, cache=True)
-        except (RuntimeError, OSError):  # no writable cache directory
-            _kernels = _make(numba, cache=False)
-    return _kernels
+    return _accel.build_kernels(_make)
 
 
 def _make(numba: Any, cache: bool) -> dict[str, Any]:
