@@ -40,6 +40,10 @@ PREDICT_CHUNK = 4096
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
+#: what a diverged fit's error suggests
+_DIVERGED_HINT = "scale the inputs (StandardScaler) or lower the learning rate"
+
+
 @contextlib.contextmanager
 def seeded(gen: np.random.Generator) -> Iterator[None]:
     """Make ``gen`` deepgrad's default generator for the block (layers built or dropout
@@ -214,8 +218,7 @@ class NetBase(BaseEstimator):
                     except NonFiniteLoss as e:
                         lv = e.value
                 if not np.isfinite(lv):
-                    raise divergence_error(lv, epoch, b, "scale the inputs (StandardScaler) "
-                                           "or lower the learning rate")
+                    raise divergence_error(lv, epoch, b, _DIVERGED_HINT)
                 return lv
         x = Tensor(to_device(xb, device))
         if device != "cpu":  # targets and weights follow the model (CuPy)
@@ -239,8 +242,7 @@ class NetBase(BaseEstimator):
             pen, grads = self._penalty()
             lv = float(loss.item()) * self._report_scale + pen / wsum
             if not np.isfinite(lv):
-                raise divergence_error(lv, epoch, b, "scale the inputs (StandardScaler) or "
-                                       "lower the learning rate")
+                raise divergence_error(lv, epoch, b, _DIVERGED_HINT)
             opt.zero_grad()
             loss.backward()
             for p, factor in grads:  # d(½α‖W‖²/Σw)/dW = αW/Σw
