@@ -44,6 +44,7 @@ __all__ = [
     "relu_into",
     "relu_backward_into",
     "softmax_xent_grad",
+    "take_rows_into",
     "build_kernels",
 ]
 
@@ -160,9 +161,17 @@ def _build(numba: Any, cache: bool) -> dict[str, Any]:
                 gx[i, j] = s[i, j] * g
             gx[i, labels[i]] -= g
 
+    @jit
+    def take_rows_kernel(x, rows, out):  # pragma: no cover - compiled
+        # out[i] = x[rows[i]], cast to out's dtype as it is stored (one pass, no temporary)
+        for i in range(rows.size):
+            r = rows[i]
+            for j in range(x.shape[1]):
+                out[i, j] = x[r, j]
+
     return {"adam": adam_kernel, "relu": relu_kernel, "relu_mask": relu_mask_kernel,
             "relu_backward": relu_backward_kernel, "xent_grad": xent_grad_kernel,
-            "maxpool2x2_backward": maxpool2x2_backward_kernel}
+            "maxpool2x2_backward": maxpool2x2_backward_kernel, "take_rows": take_rows_kernel}
 
 
 def _require(what: str) -> dict[str, Any]:
@@ -329,6 +338,16 @@ def softmax_xent_grad(softmax: np.ndarray, labels: np.ndarray, g: Any, gx: np.nd
     integers in [0, C), ``g`` the per-row factor (a scalar of their dtype)."""
     _require("compiled cross-entropy gradient")["xent_grad"](
         softmax, labels, softmax.dtype.type(g), gx)
+
+
+def take_rows_into(x: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = x[rows]`` (cast to ``out``'s dtype) in one pass, with no temporary:
+    a minibatch gathered from float64 data straight into a float32 batch buffer.
+
+    ``x`` (N, D) a NumPy float array (any strides); ``rows`` (B,) integers in [0, N),
+    not checked; ``out`` (B, D) a writable float array.
+    """
+    _require("compiled row gather")["take_rows"](x, rows, out)
 
 
 def maxpool2x2_backward(gy: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -250,3 +250,19 @@ def test_compiled_maxpool_backward_gives_numpys_numbers(dtype, monkeypatch):
     np.testing.assert_array_equal(out[0], out[1])
     np.testing.assert_array_equal(_accel.maxpool2x2_backward(np.asfortranarray(gy), f.idx),
                                   out[1])
+
+
+@needs_numba
+@pytest.mark.parametrize("src,dst", [(np.float64, np.float32), (np.float32, np.float32),
+                                     (np.float32, np.float64)])
+def test_take_rows_into_is_a_gather_and_cast(src, dst):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((50, 7)) * 1e3).astype(src)
+    x[3, 2] = np.nan
+    rows = rng.permutation(50)[:9]
+    for xs in (x, np.asfortranarray(x), x[:, ::-1]):  # any strides
+        out = np.full((9, 7), -1, dtype=dst)
+        _accel.take_rows_into(xs, rows, out)
+        np.testing.assert_array_equal(out, xs[rows].astype(dst))
+    empty = np.empty((0, 7), dtype=dst)
+    _accel.take_rows_into(x, rows[:0], empty)  # an empty batch: nothing to do

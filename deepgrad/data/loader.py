@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +36,13 @@ class DataLoader:
             an object with ``__len__`` and ``__iter__`` over example indices (re-iterated
             every epoch), e.g. ``deepgrad.distributed.DistributedSampler``. Exclusive
             with ``shuffle``.
+        prefetch: batches prepared ahead by one background thread while the caller trains
+            on the current one (TensorFlow's ``dataset.prefetch``); 0 (the default)
+            prepares each batch when it is asked for. The batches and their order are the
+            same either way; the gather and ``transform`` run in that thread, so give a
+            random transform its own ``seed`` (a generator shared with the training
+            thread would be drawn from in a varying order). An exception there is raised
+            in the caller at the batch it concerns.
 
     Yields:
         Tuples of arrays, one per dataset field, each of shape (batch, ...).
@@ -53,6 +62,7 @@ class DataLoader:
         transform: Callable[[Any], Any] | None = None,
         device: str | None = None,
         sampler: Any = None,
+        prefetch: int = 0,
     ) -> None:
         if isinstance(dataset, (tuple, list)):
             dataset = ArrayDataset(*dataset)
@@ -77,6 +87,9 @@ class DataLoader:
             if shuffle:
                 raise ValueError("sampler and shuffle=True are exclusive: the sampler "
                                  "decides the order (e.g. DistributedSampler(shuffle=True))")
+        if isinstance(prefetch, bool) or not isinstance(prefetch, (int, np.integer)) or \
+                prefetch < 0:
+            raise ValueError(f"prefetch must be an integer >= 0, got {prefetch!r}")
         if device is not None and not (
             str(device) in ("cpu", "cuda", "gpu") or str(device).startswith("cuda:")
         ):
@@ -89,6 +102,7 @@ class DataLoader:
         self.device = None if device is None or str(device) == "cpu" else device
         self._rng = as_generator(seed) if self.shuffle else None
         self.sampler = sampler
+        self.prefetch = int(prefetch)
 
     def _bs(self) -> int:
         return max(self._n(), 1) if self.batch_size is None else self.batch_size
@@ -103,6 +117,12 @@ class DataLoader:
         return n // bs if self.drop_last else -(-n // bs)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        batches = self._batches()
+        if self.prefetch == 0 or len(self) < 2:
+            return batches
+        return _prefetched(batches, self.prefetch)
+
+    def _batches(self) -> Iterator[tuple[Any, ...]]:
         n, bs = self._n(), self._bs()
         order = self._rng.permutation(n) if self._rng is not None else None
         if self.sampler is not None:
@@ -120,5 +140,54 @@ class DataLoader:
     def __repr__(self) -> str:
         return (
             f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)})"
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)}"
+            + (f", prefetch={self.prefetch})" if self.prefetch else ")")
         )
+
+
+_END = object()
+
+
+def _prefetched(batches: Iterator[Any], depth: int) -> Iterator[Any]:
+    """``batches`` produced by a daemon thread up to ``depth`` ahead of the consumer.
+
+    The thread stops when the consumer stops early (``break``, an exception, Ctrl-C: the
+    generator is closed), and an exception in the thread is raised here, in order.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                if not put((item, None)):
+                    return
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer to raise
+            put((_END, e))
+            return
+        finally:
+            batches.close()
+        put((_END, None))
+
+    worker = threading.Thread(target=produce, name="deepgrad-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = q.get()
+            if item is _END:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5.0)

@@ -26,8 +26,8 @@ class GradientAverager:
     Parameters whose ``requires_grad`` is False (frozen) are skipped. The others are packed,
     in order and grouped by dtype, into flat contiguous buffers of at most
     ``bucket_mb`` megabytes (a larger parameter gets a bucket of its own); each bucket is
-    summed by one in-place ``Allreduce`` and scaled by ``1/world_size``, and the averaged
-    values are copied back into each gradient. A trainable parameter without a gradient on
+    summed by one in-place ``Allreduce``, and the sums times ``1/world_size`` are written
+    back into each gradient. A trainable parameter without a gradient on
     this rank contributes zeros (so every rank sends the same buckets) and receives the
     average; one without a gradient on every rank keeps ``grad = None`` (each bucket
     carries one presence count per parameter), so the optimizer skips it as it would alone.
@@ -117,19 +117,17 @@ class GradientAverager:
             if send is not host:
                 host[...] = send
             present = host[end:].copy()
-            host *= host.dtype.type(scale)
             if host is not buf:
                 buf[...] = get_array_module(buf).asarray(host)
-            for i, (p, a, b) in enumerate(items):
-                g = p.grad
+            xp, s = get_array_module(buf), buf.dtype.type(scale)
+            for i, (p, a, b) in enumerate(items):  # the sum x 1/world_size, written back
+                g = p.grad                            # in the same pass
                 flat = buf[a:b].reshape(p.data.shape)
                 if g is None:
                     if present[i] > 0:  # another rank had a gradient for it
-                        p.grad = flat.copy()
-                elif hasattr(g, "requires_grad"):
-                    g.data[...] = flat
+                        p.grad = flat * s
                 else:
-                    g[...] = flat
+                    xp.multiply(flat, s, out=g.data if hasattr(g, "requires_grad") else g)
         self.seconds += time.perf_counter() - t0
 
 

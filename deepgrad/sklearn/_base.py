@@ -18,7 +18,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from .. import _random
+from .. import _accel, _random
 from .. import losses as L
 from .._config import no_grad
 from ..autograd.tensor import Tensor
@@ -139,9 +139,16 @@ LOSSES: dict[str, Callable[[Tensor, np.ndarray], Tensor]] = {
 
 
 def as_dtype(X: Any, dtype: np.dtype) -> Any:
-    """Dense X in the training dtype once per fit (batches are then one gather each);
-    sparse X stays sparse and is densified batch by batch."""
-    return X if sparse.issparse(X) else np.asarray(X, dtype=dtype)
+    """X as the epochs take it: sparse X stays sparse (densified batch by batch); dense X of
+    another float dtype stays as it is when numba can gather each batch with the cast
+    (:func:`_accel.take_rows_into`: no full copy of X), else it is converted once."""
+    if sparse.issparse(X):
+        return X
+    X = np.asarray(X)
+    if X.dtype != dtype and X.ndim == 2 and X.dtype in _FLOAT_DTYPES and \
+            _accel.auto_ready(X.size):
+        return X
+    return np.asarray(X, dtype=dtype)
 
 
 def _dense(Xb: Any, dtype: np.dtype) -> np.ndarray:
@@ -194,15 +201,41 @@ class NetBase(BaseEstimator):
         return step
 
     def _add_penalty_grads(self) -> None:
-        for p, factor in self._jit_penalty:  # d(½α‖W‖²/n)/dW = αW/n
-            if p.grad is not None:
-                p.grad += (factor / self._jit_n) * p.data
+        self._penalty_grads(self._jit_penalty, self._jit_n)
+
+    def _penalty_grads(self, grads: list[tuple[Any, float]], wsum: float) -> None:
+        """``p.grad += (factor / wsum) * p.data`` for each pair (d(½α‖W‖²/Σw)/dW = αW/Σw),
+        the product written into a kept scratch array instead of a fresh temporary."""
+        model = self.__dict__.get("module_")
+        kept = self.__dict__.get("_penalty_bufs")
+        if kept is None or kept[0] is not model:  # one set per model, not per fit
+            kept = self._penalty_bufs = (model, {})
+        bufs = kept[1]
+        for p, factor in grads:
+            g = p.grad
+            if g is None:
+                continue
+            w = p.data
+            tmp = bufs.get(id(p))
+            if type(w) is not np.ndarray or tmp is None or tmp.shape != w.shape or \
+                    tmp.dtype != w.dtype:
+                if type(w) is not np.ndarray:  # CuPy: the plain expression
+                    g += (factor / wsum) * w
+                    continue
+                tmp = bufs[id(p)] = np.empty_like(w)
+            np.multiply(w, factor / wsum, out=tmp)
+            g += tmp
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # a copy: it may be the live __dict__
+        state.pop("_penalty_bufs", None)  # scratch space, made again when needed
+        state.pop("_batch_buf", None)
+        return state
 
     def _step(self, xb: np.ndarray, tb: np.ndarray, wb: np.ndarray | None,
               epoch: int, b: int) -> float:
         """One gradient step on a batch; its loss (as scikit-learn's MLP reports it)."""
-        module, opt = self.module_, self.optimizer_
-        module.train()
+        opt = self.optimizer_
         device = self._device or "cpu"
         if wb is None and device == "cpu" and self._loss_name == "softmax" \
                 and type(xb) is np.ndarray:
@@ -245,9 +278,7 @@ class NetBase(BaseEstimator):
                 raise divergence_error(lv, epoch, b, _DIVERGED_HINT)
             opt.zero_grad()
             loss.backward()
-            for p, factor in grads:  # d(½α‖W‖²/Σw)/dW = αW/Σw
-                if p.grad is not None:
-                    p.grad += (factor / wsum) * p.data
+            self._penalty_grads(grads, wsum)
             opt.step()
         return lv
 
@@ -266,17 +297,47 @@ class NetBase(BaseEstimator):
         idx = order
         if idx is not None:
             rs.shuffle(idx)
+        self.module_.train()  # once per epoch, as fit does
+        gather = self._gather(X, batch_size)
         total = 0.0
         for b, start in enumerate(range(0, n, batch_size)):  # sklearn's gen_batches
             sl = slice(start, min(start + batch_size, n))
             rows = idx[sl] if idx is not None else sl
-            lv = self._step(_dense(X[rows], self._dtype), T[rows],
-                            None if sw is None else sw[rows], epoch, b)
+            lv = self._step(gather(rows), T[rows], None if sw is None else sw[rows], epoch, b)
             size = sl.stop - sl.start
             total += lv * size
             if on_batch is not None:
                 on_batch(b, lv, size)
         return total / n
+
+    #: whether a batch may be gathered into one array reused by the next batch (the
+    #: built-in MLPs, whose model keeps no reference to its inputs); False for user models
+    _reuse_batches = False
+
+    def _gather(self, X: Any, batch_size: int) -> Callable[[Any], np.ndarray]:
+        """``rows -> X[rows]`` as a dense C-contiguous array of the training dtype.
+
+        Dense float X of another dtype (see :func:`as_dtype`) is gathered and cast in one
+        pass by numba, into a kept buffer when ``_reuse_batches`` (no allocation per
+        batch; rows as a slice or an index array, the values the same either way)."""
+        dtype = self._dtype
+        if sparse.issparse(X) or X.dtype == dtype or not _accel.auto_ready(X.size):
+            return lambda rows: _dense(X[rows], dtype)
+        buf = None
+        if self._reuse_batches:
+            buf = self.__dict__.get("_batch_buf")
+            if buf is None or buf.shape != (batch_size, X.shape[1]) or buf.dtype != dtype:
+                buf = self._batch_buf = np.empty((batch_size, X.shape[1]), dtype=dtype)
+
+        def gather(rows: Any) -> np.ndarray:
+            if isinstance(rows, slice):
+                rows = np.arange(rows.start, rows.stop)
+            out = np.empty((len(rows), X.shape[1]), dtype=dtype) if buf is None else \
+                buf[:len(rows)]
+            _accel.take_rows_into(X, rows, out)
+            return out
+
+        return gather
 
     def _weighted_loss(self, X: Any, T: np.ndarray, sw: np.ndarray | None) -> float:
         """The data loss on (X, T) without training (validation loss)."""

@@ -51,6 +51,8 @@ def _stochastic(est: Any) -> bool:
 class _MLP(NetBase):
     """Parameters, model building and fitting shared by MLPClassifier and MLPRegressor."""
 
+    _reuse_batches = True  # the model is built here and keeps no reference to its inputs
+
     def _check_params(self) -> list[int]:
         """Validate the hyperparameters (at fit, as scikit-learn does); the hidden sizes."""
         h = self.hidden_layer_sizes

@@ -44,9 +44,16 @@ def as_numeric_array(x: Any, name: str, float_dtype: Any = None) -> np.ndarray:
 
 
 def check_finite(a: np.ndarray, name: str) -> None:
-    """Raise if ``a`` holds NaN or infinity, giving the count and the first position."""
+    """Raise if ``a`` holds NaN or infinity, giving the count and the first position.
+
+    ``a``: a NumPy array (other than float dtypes pass unchecked)."""
     if a.dtype.kind != "f":
         return
+    # fast path: one summing pass, nothing allocated. NaN and infinities survive a sum, so
+    # a finite sum means finite values; an overflowing sum falls through to the exact scan
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(a, axis=None)):
+            return
     bad = ~np.isfinite(a)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])

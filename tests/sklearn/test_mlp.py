@@ -262,3 +262,50 @@ def test_multiclass_fit_runs_the_compiled_step_with_the_eager_numbers(solver, mo
     again = pickle.loads(pickle.dumps(fast))  # the step's buffers are not pickled
     assert again._jit_step._plans == {}
     assert np.array_equal(again.predict_proba(X), fast.predict_proba(X))
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_float64_data_is_gathered_per_batch_with_the_numbers_of_a_converted_copy(
+        shuffle, monkeypatch):
+    from deepgrad import _accel
+    from deepgrad.sklearn._base import as_dtype
+
+    X, y = _blobs(n=700, d=8, k=3)  # 5,600 values: numba's gather takes it
+    kw = dict(hidden_layer_sizes=(12,), alpha=1e-3, batch_size=64, max_iter=3,
+              random_state=0, shuffle=shuffle, dtype=np.float32)
+    if _accel.available():  # no float32 copy of the whole X: each batch is cast
+        assert as_dtype(X, np.dtype(np.float32)) is X
+    a = MLPClassifier(**kw).fit(X, y)
+    b = MLPClassifier(**kw).fit(X.astype(np.float32), y)
+    monkeypatch.setenv("DEEPGRAD_NUMBA", "0")
+    assert as_dtype(X, np.dtype(np.float32)).dtype == np.float32
+    c = MLPClassifier(**kw).fit(X, y)
+    assert a.loss_curve_ == b.loss_curve_ == c.loss_curve_
+    for p, q, r in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_,
+                       c.coefs_ + c.intercepts_, strict=True):
+        assert np.array_equal(p, q) and np.array_equal(p, r)
+    state = pickle.loads(pickle.dumps(a)).__dict__  # scratch buffers are not pickled
+    assert "_batch_buf" not in state and "_penalty_bufs" not in state
+    assert "_penalty_bufs" in a.__dict__
+
+
+def test_penalty_gradient_is_the_plain_expression_bit_for_bit():
+    import deepgrad as dg
+
+    rng = np.random.default_rng(1)
+    clf = MLPClassifier(alpha=0.3)
+    p = dg.tensor(rng.standard_normal((30, 20)).astype(np.float32), requires_grad=True)
+    g0 = rng.standard_normal((30, 20)).astype(np.float32)
+    for wsum in (7.0, 64.0):  # twice: the second call reuses the scratch array
+        p.grad = g0.copy()
+        clf._penalty_grads([(p, 0.3)], wsum)
+        assert np.array_equal(p.grad, g0 + (0.3 / wsum) * p.data)
+
+
+def test_refitting_keeps_one_set_of_scratch_buffers():
+    X, y = _blobs(n=60)
+    clf = MLPClassifier(hidden_layer_sizes=(7,), alpha=1e-2, max_iter=2, random_state=0)
+    for _ in range(3):  # each fit builds a new model: the old model's scratch goes
+        clf.fit(X, y)
+    model, bufs = clf._penalty_bufs
+    assert model is clf.module_ and len(bufs) == 2  # the two weight matrices

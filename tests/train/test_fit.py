@@ -198,3 +198,22 @@ def test_explicit_loop_with_dataloader():
         first = first if first is not None else total
         last = total
     assert last < 0.6 * first
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_finite_check_sees_every_nan_and_inf_and_passes_huge_finite_values(dtype):
+    from deepgrad.train.validation import check_finite
+
+    big = np.finfo(dtype).max
+    check_finite(np.full((4, 3), big, dtype), "X")  # the sum overflows; the values are fine
+    check_finite(np.array([[big], [-big]], dtype)[:, ::-1], "X")  # non-contiguous too
+    for bad, kind in ((np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")):
+        for filler in (0.0, big):  # a finite sum, or one that overflows first
+            x = np.full((5, 4), filler, dtype)
+            x[3, 2] = bad
+            with pytest.raises(ValueError, match=rf"X: contains 1 .*{kind} at index \(3, 2\)"):
+                check_finite(x, "X")
+    x = np.zeros(6, dtype)
+    x[[1, 4]] = (np.inf, -np.inf)  # +inf and -inf: the sum is NaN
+    with pytest.raises(ValueError, match=r"contains 2 .*index \(1,\)"):
+        check_finite(x, "X")
