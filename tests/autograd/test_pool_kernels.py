@@ -55,7 +55,6 @@ def _counting(monkeypatch):
 @pytest.mark.parametrize("shape", [(4, 3, 16, 12), (8, 9, 11, 13), (8, 8, 9, 16)])  # gy >= 2048
 def test_kernels_match_numpy_path_and_torch(monkeypatch, shape, dtype):
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(pool_kernels, "FORWARD_MIN_BYTES", 0)
     calls = _counting(monkeypatch)
     x = _data(shape, dtype)
     ours, gy = _run(x)
@@ -78,14 +77,13 @@ def test_kernels_match_numpy_path_and_torch(monkeypatch, shape, dtype):
     np.testing.assert_array_equal(ours[2], tx.grad.numpy())
 
 
-def test_forward_kernel_only_for_large_inputs_and_plain_windows(monkeypatch):
+def test_forward_kernel_only_for_plain_windows_on_arrays_it_takes(monkeypatch):
     calls = _counting(monkeypatch)
-    x = _data((4, 3, 16, 12), np.float32)
-    _run(x)  # under FORWARD_MIN_BYTES: NumPy
-    monkeypatch.setattr(pool_kernels, "FORWARD_MIN_BYTES", 0)
+    _run(_data((2, 3, 10, 12), np.float32))  # 720 values: NumPy's passes
     for kw in ({"padding": 1}, {"ceil_mode": True}, {"stride": 1}, {"dilation": 2}):
         _run(_data((3, 5, 11, 13), np.float32), **kw)
     assert calls == {"maxpool2x2_forward": 0, "maxpool2x2_backward": 0}
+    x = _data((4, 3, 16, 12), np.float32)  # 2,304 values: the kernel
     with dg.no_grad():
         y = max_pool2d(dg.Tensor(x), 2)
     assert calls["maxpool2x2_forward"] == 1 and not y.requires_grad

@@ -140,7 +140,7 @@ class MaxPool2d(_Pool2d):
         xp = get_array_module(x)
         oh, ow = self._geometry(x)
         kh, kw = self.k
-        if self._plain2x2() and x.nbytes >= kernels.FORWARD_MIN_BYTES and kernels.takes(x):
+        if self._plain2x2() and kernels.takes(x):
             # maxima and their offsets in one compiled pass (numba)
             y, idx = kernels.maxpool2x2_forward(x)
             if self.requires_grad or self.return_indices:
