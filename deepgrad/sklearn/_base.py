@@ -216,12 +216,11 @@ class NetBase(BaseEstimator):
             if g is None:
                 continue
             w = p.data
+            if type(w) is not np.ndarray:  # CuPy: the plain expression
+                g += (factor / wsum) * w
+                continue
             tmp = bufs.get(id(p))
-            if type(w) is not np.ndarray or tmp is None or tmp.shape != w.shape or \
-                    tmp.dtype != w.dtype:
-                if type(w) is not np.ndarray:  # CuPy: the plain expression
-                    g += (factor / wsum) * w
-                    continue
+            if tmp is None or tmp.shape != w.shape or tmp.dtype != w.dtype:
                 tmp = bufs[id(p)] = np.empty_like(w)
             np.multiply(w, factor / wsum, out=tmp)
             g += tmp

@@ -172,8 +172,7 @@ def _loss_grad(theta: np.ndarray, est: Any, params: list[Any], X: Any, T: np.nda
         part.backward()
         total += float(part.item())
     pen, grads = est._penalty()
-    for p, factor in grads:
-        p.grad += (factor / wsum) * p.data
+    est._penalty_grads(grads, wsum)
     grad = np.concatenate([np.zeros(p.data.size) if p.grad is None
                            else to_numpy(p.grad).astype(np.float64).ravel() for p in params])
     est._lbfgs_data_loss = total
