@@ -7,8 +7,10 @@ that needs it; any other process is a world of one and imports nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -109,13 +111,21 @@ def barrier() -> None:
         _S.comm.Barrier()
 
 
+#: seconds a rank waits between printing its message and ``Abort``: the launcher (Hydra's
+#: proxy) forwards a rank's output asynchronously and stops forwarding once the abort
+#: tears the job down, so without the pause the message is sometimes lost
+ABORT_GRACE_S = 0.5
+
+
 def abort(message: str | None = None, code: int = 1) -> None:
     """Print ``message`` prefixed with this rank, then end every rank (``Abort``)."""
     if message:
         sys.stderr.write(f"[rank {_S.rank}/{_S.size}] {message.rstrip()}\n")
-    sys.stderr.flush()
-    sys.stdout.flush()
+    for stream in (sys.stderr, sys.stdout):
+        with contextlib.suppress(Exception):  # a closed or broken stream must not stop us
+            stream.flush()
     if _S.comm is not None and _S.size > 1:
+        time.sleep(ABORT_GRACE_S)  # let the launcher forward the message first
         _S.comm.Abort(code)
     raise SystemExit(code)
 
