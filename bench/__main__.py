@@ -86,8 +86,11 @@ def _plan(args: argparse.Namespace, have_jax: bool = True) -> list[list[dict[str
             if cpu:  # the compiled step (compile_step / compile(jit=True)), full length
                 group.insert(1, {**common, "impl": "deepgrad-jit", "epochs": e})
                 short = 1 if quick else 3  # a warm-up epoch and two timed ones
+                # fit as long as the loop it is compared with, so that its epochs pair
+                # with the loop's round by round (with fewer, its median sampled other
+                # periods of the machine's drifting speed)
                 group += [{**common, "impl": "sklearn", "epochs": short},
-                          {**common, "impl": "deepgrad-fit", "epochs": short}]
+                          {**common, "impl": "deepgrad-fit", "epochs": e}]
         groups.append(group)
     return groups
 
