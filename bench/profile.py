@@ -1,4 +1,5 @@
-"""Profile one deepgrad training epoch: ``python -m bench.profile mlp|cnn [--threads N]``.
+"""Profile one deepgrad training epoch:
+``python -m bench.profile mlp|cnn|convnet|resnet|lstm [--threads N] [--n-train N]``.
 
 Prints the functions with the most own time (cProfile), the epoch's wall time and the CPU
 other processes used meanwhile (a disturbed profile is labelled as such).
@@ -11,21 +12,22 @@ import cProfile
 import pstats
 
 from .monitor import CpuWatch
-from .workloads import DeepgradRunner, load_data
+from .workloads import BATCHES, DeepgradRunner, load_for
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.profile")
-    p.add_argument("kind", choices=("mlp", "cnn"))
+    p.add_argument("kind", choices=tuple(BATCHES))
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--n-train", type=int, default=None)
+    p.add_argument("--n-train", type=int, default=None,
+                   help="training examples (default: all; the ResNet's bench epoch is 6400)")
     p.add_argument("--top", type=int, default=25)
     args = p.parse_args(argv)
     if args.threads:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(args.threads)
-    data, source = load_data(args.n_train, 1000)
+    data, source = load_for(args.kind, args.n_train, 1000)
     runner = DeepgradRunner(args.kind, data)
     runner.epoch()  # warm-up epoch
     prof = cProfile.Profile()

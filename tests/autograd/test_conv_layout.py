@@ -1,5 +1,5 @@
-"""conv2d's two column layouts (one GEMM on (C·kh·kw, N·OH·OW) columns, or a batched GEMM
-on (N, C·kh·kw, OH·OW)): each forced in turn, the same numbers as PyTorch (float64 to
+"""conv2d's two column layouts (one GEMM on (C·kh·kw, N·OH·OW) columns, whole or over chunks
+of images, or a batched GEMM on (N, C·kh·kw, OH·OW)): each forced in turn, the same numbers as PyTorch (float64 to
 1e-10, float32 to 1e-5) for strides, paddings, dilation, no bias and partial gradients;
 float64 gradchecks; float32 in and out; and the automatic choice."""
 
@@ -14,6 +14,9 @@ from deepgrad.autograd.ops.conv import Conv2d, conv2d
 from deepgrad.testing import gradcheck
 
 LAYOUTS = {"flat": 0, "batched": 10**9}  # FLAT_MIN_CK forcing each layout
+#: per layout: (FLAT_MIN_CK, CHUNK_ABOVE, CHUNK_BYTES); "chunked": one image at a time
+SETTINGS = {"flat": (0, 2**62, 2**62), "batched": (10**9, 2**62, 2**62),
+            "chunked": (0, 0, 1)}
 
 CASES = [  # (x shape, W shape, keyword arguments)
     ((3, 4, 7, 6), (5, 4, 3, 3), {"padding": 1}),
@@ -25,9 +28,12 @@ CASES = [  # (x shape, W shape, keyword arguments)
 ]
 
 
-@pytest.fixture(params=sorted(LAYOUTS))
+@pytest.fixture(params=sorted(SETTINGS))
 def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", LAYOUTS[request.param])
+    ck, above, chunk = SETTINGS[request.param]
+    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", ck)
+    monkeypatch.setattr(conv_ops, "CHUNK_ABOVE", above)
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk)
     return request.param
 
 
@@ -140,3 +146,86 @@ def test_second_backward_with_retain_graph(monkeypatch, layout_ck):
     y.backward(gy)
     for t, g in zip((x, W, b), first, strict=True):
         np.testing.assert_allclose(np.asarray(t.grad), 2 * g, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------- the one-GEMM layout in chunks
+def _chunks(monkeypatch, per_chunk: int | None) -> None:
+    """Force the one-GEMM layout with ``per_chunk`` images per chunk (None: no chunking)."""
+    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", 0)
+    monkeypatch.setattr(conv_ops, "_images_per_chunk",
+                        lambda x, ck, L: x.shape[0] if per_chunk is None else per_chunk)
+
+
+CHUNK_CASES = [  # (x shape, W shape, kwargs, images per chunk): uneven last chunks too
+    ((5, 4, 7, 6), (5, 4, 3, 3), {"padding": 1}, 2),
+    ((3, 3, 9, 8), (4, 3, 3, 2), {"stride": (2, 3), "padding": (2, 1)}, 2),
+    ((4, 2, 10, 9), (3, 2, 3, 3), {"dilation": (2, 1), "padding": "same"}, 3),
+    ((3, 5, 6, 6), (4, 5, 1, 1), {"stride": 2}, 1),
+]
+
+
+@pytest.mark.parametrize("grads", [(True, True, True), (False, True, True),
+                                   (True, False, False), (True, True, False)])
+@pytest.mark.parametrize("case", CHUNK_CASES)
+def test_chunked_equals_whole_batch(monkeypatch, case, grads):
+    """Chunks of images give the whole batch's output and gradients (float64, 1e-12; gW
+    and gb are summed in another order), partial gradients included."""
+    xs, ws, kw, per = case
+    rng = np.random.default_rng(6)
+    x, W, b = (rng.standard_normal(xs), rng.standard_normal(ws),
+               rng.standard_normal(ws[0]))
+    y = conv2d(dg.Tensor(x), dg.Tensor(W), dg.Tensor(b), **kw)
+    gy = rng.standard_normal(y.shape)
+    out = {}
+    for name, n in (("whole", None), ("chunked", per)):
+        _chunks(monkeypatch, n)
+        out[name] = _run(x, W, b, gy, kw, grads)
+    for a, r, want in zip(out["chunked"], out["whole"], (True, *grads), strict=True):
+        assert (a is None) == (not want)
+        if want:
+            assert a.flags.c_contiguous
+            np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "dilation": (1, 2)}])
+def test_chunked_gradcheck(monkeypatch, kw):
+    _chunks(monkeypatch, 2)
+    rng = np.random.default_rng(7)
+    x = dg.Tensor(rng.standard_normal((3, 2, 5, 6)), requires_grad=True)
+    W = dg.Tensor(rng.standard_normal((3, 2, 3, 2)), requires_grad=True)
+    b = dg.Tensor(rng.standard_normal(3), requires_grad=True)
+    assert gradcheck(lambda x, W, b: conv2d(x, W, b, **kw), x, W, b)
+
+
+def test_chunked_second_backward_and_float32(monkeypatch):
+    _chunks(monkeypatch, 2)
+    rng = np.random.default_rng(8)
+    x = dg.Tensor(rng.standard_normal((5, 4, 6, 6)).astype(np.float32), requires_grad=True)
+    W = dg.Tensor(rng.standard_normal((5, 4, 3, 3)).astype(np.float32), requires_grad=True)
+    y = conv2d(x, W, padding=1)
+    assert y.numpy().dtype == np.float32 and y.numpy().flags.c_contiguous
+    gy = dg.Tensor(rng.standard_normal(y.shape).astype(np.float32))
+    y.backward(gy, retain_graph=True)
+    first = [np.asarray(t.grad).copy() for t in (x, W)]
+    y.backward(gy)
+    for t, g in zip((x, W), first, strict=True):
+        assert np.asarray(t.grad).dtype == np.float32
+        np.testing.assert_allclose(np.asarray(t.grad), 2 * g, rtol=1e-6, atol=1e-6)
+
+
+def test_images_per_chunk_rule(monkeypatch):
+    """Chunks only when a NumPy batch's columns exceed CHUNK_ABOVE, each of at most
+    CHUNK_BYTES (at least one image)."""
+    monkeypatch.setattr(conv_ops, "CHUNK_ABOVE", 32 * 2**20)
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", 4 * 2**20)
+    x = np.empty((128, 16, 28, 28), np.float32)
+    ck, L = 16 * 9, 28 * 28  # 144 column rows of 784 columns: 451,584 bytes per image
+    assert conv_ops._images_per_chunk(x, ck, L) == 9  # 58 MB; 9 images (4.06 MB) fit
+    assert conv_ops._images_per_chunk(x[:75], ck, L) == 9  # 34 MB: chunked too
+    assert conv_ops._images_per_chunk(x[:74], ck, L) == 74  # 33.4 MB <= 32 MiB: whole
+    assert conv_ops._images_per_chunk(x[:1], ck, L) == 1
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", 1000)  # less than one image: one each
+    assert conv_ops._images_per_chunk(x, ck, L) == 1
+    monkeypatch.setattr(conv_ops, "CHUNK_ABOVE", 0)
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", 4 * 2**20)
+    assert conv_ops._images_per_chunk(np.empty((4, 16, 28, 28)), ck, L) == 4  # float64 3.6 MB
