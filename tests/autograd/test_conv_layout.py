@@ -1,7 +1,7 @@
-"""conv2d's two column layouts (one GEMM on (C·kh·kw, N·OH·OW) columns, whole or over chunks
-of images, or a batched GEMM on (N, C·kh·kw, OH·OW)): each forced in turn, the same numbers as PyTorch (float64 to
-1e-10, float32 to 1e-5) for strides, paddings, dilation, no bias and partial gradients;
-float64 gradchecks; float32 in and out; and the automatic choice."""
+"""conv2d's two column layouts (one GEMM on (C·kh·kw, N·OH·OW) columns, whole or over
+chunks of images, or a batched GEMM on (N, C·kh·kw, OH·OW)): each forced in turn, the same
+numbers as PyTorch (float64 to 1e-10, float32 to 1e-5) for strides, paddings, dilation, no
+bias and partial gradients; float64 gradchecks; float32 in and out; the automatic choice."""
 
 from __future__ import annotations
 
