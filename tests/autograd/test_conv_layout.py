@@ -81,7 +81,8 @@ def test_layouts_agree_on_partial_gradients(monkeypatch):
     rng = np.random.default_rng(1)
     x, W = rng.standard_normal((3, 4, 6, 5)), rng.standard_normal((5, 4, 3, 3))
     b, gy = rng.standard_normal(5), rng.standard_normal((3, 5, 6, 5))
-    for grads in [(False, True, True), (True, False, False), (True, True, False)]:
+    for grads in [(False, True, True), (True, False, False), (True, True, False),
+                  (True, False, True), (False, False, True)]:
         out = {}
         for name, ck in LAYOUTS.items():
             monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", ck)
@@ -229,3 +230,28 @@ def test_images_per_chunk_rule(monkeypatch):
     monkeypatch.setattr(conv_ops, "CHUNK_ABOVE", 0)
     monkeypatch.setattr(conv_ops, "CHUNK_BYTES", 4 * 2**20)
     assert conv_ops._images_per_chunk(np.empty((4, 16, 28, 28)), ck, L) == 4  # float64 3.6 MB
+
+
+def test_batched_layout_adds_the_bias_inside_the_product():
+    """With a bias (groups=1, NumPy) the batched layout's columns end in a row of ones and
+    the weight in the bias column: the output and both gradients are PyTorch's; grouped
+    and bias-free convolutions keep the separate bias pass."""
+    rng = np.random.default_rng(9)
+
+    def op_for(xs, ws, bias, groups=1):
+        op = Conv2d(padding=1, groups=groups)
+        b = rng.standard_normal(ws[0]) if bias else None
+        op.forward(rng.standard_normal(xs), rng.standard_normal(ws), b)
+        return op
+
+    assert op_for((4, 1, 5, 5), (6, 1, 3, 3), True).bias_row
+    assert not op_for((4, 1, 5, 5), (6, 1, 3, 3), False).bias_row
+    assert not op_for((4, 4, 5, 5), (6, 2, 3, 3), True, groups=2).bias_row
+    assert not op_for((4, 8, 5, 5), (6, 8, 3, 3), True).bias_row  # the one-GEMM layout
+    x, W, b = (rng.standard_normal((3, 1, 6, 5)), rng.standard_normal((4, 1, 3, 3)),
+               rng.standard_normal(4))
+    gy = rng.standard_normal((3, 4, 6, 5))
+    for a, r in zip(_run(x, W, b, gy, {"padding": 1}), _torch(x, W, b, gy, {"padding": 1}),
+                    strict=True):
+        assert a.flags.c_contiguous
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)

@@ -63,6 +63,7 @@ from .conv_im2col import (  # noqa: F401 - re-exported for conv_transpose and po
     _grad_weight,
     _im2col,
     _im2col_flat,
+    _im2col_ones,
     _offset_slices,
     _pad,
     _to_nchw,
@@ -174,6 +175,8 @@ def _check_groups(where: str, c: int, o: int, cg: int, groups: int, w_shape: Any
 class Conv2d(Function):
     """Fused 2-D convolution (cross-correlation, as every framework computes it)."""
 
+    bias_row = False  # the batched layout's columns end in a row of ones (the bias's)
+
     def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
                  groups: int = 1) -> None:
         self.stride = _pair(stride, "stride")
@@ -220,6 +223,14 @@ class Conv2d(Function):
         elif self.flat:
             cols = _flat_cols(x, k, s, d, pad, (oh, ow))  # (C·kh·kw, N·OH·OW)
             y = _to_nchw(W.reshape(o, -1) @ cols, n, b)  # (N, O, OH·OW)
+        elif b is not None and self.groups == 1 and type(x) is np.ndarray:
+            # the bias as a column of the weight against a row of ones in the columns:
+            # added inside the product instead of in a pass of its own over the output
+            # (about 1.3 ms of Conv2d(1, 32, 3) on 128x1x28x28's 2.8 ms forward)
+            self.bias_row = True
+            cols = _im2col_ones(_pad(x, pad), k, s, d, (oh, ow))  # (N, C·kh·kw + 1, L)
+            Wb = np.concatenate([W.reshape(o, -1), b.reshape(o, 1).astype(W.dtype)], axis=1)
+            y = Wb @ cols
         else:
             cols = _im2col(_pad(x, pad), k, s, d, (oh, ow))
             y = _gemm_forward(cols, W, self.groups)  # (N, O, OH·OW)
@@ -244,6 +255,17 @@ class Conv2d(Function):
             return self._chunked_backward(gy, need_x, need_w, need_b)
         if self.flat:
             gW, gb, gcols = self._flat_backward(gy, need_x, need_w, need_b)
+        elif self.bias_row:
+            gW = gb = None
+            if need_w:  # [gW2 | gb] = Σ_n gy_n @ cols_n^T, the bias's against the ones
+                o = W.shape[0]
+                L = gy.shape[2] * gy.shape[3]
+                gWb = (gy.reshape(n, o, L) @ self.cols.transpose(0, 2, 1)).sum(axis=0)
+                gW = np.ascontiguousarray(gWb[:, :-1]).reshape(W.shape)
+                gb = gWb[:, -1].copy() if need_b else None
+            elif need_b:
+                gb = gy.sum(axis=(0, 2, 3))
+            gcols = _grad_cols(gy, W, self.groups) if need_x else None
         else:
             gW = _grad_weight(gy, self.cols, W.shape, self.groups) if need_w else None
             gb = gy.sum(axis=(0, 2, 3)) if need_b else None

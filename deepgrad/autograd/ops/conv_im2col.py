@@ -65,6 +65,26 @@ def _im2col(xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
     return view.reshape(n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
 
 
+def _im2col_ones(xpad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                 dilation: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """Columns (N, C·kh·kw + 1, OH·OW) of a padded NumPy (N, C, Hp, Wp) array whose last row
+    is ones, so that ``[W2 | b] @ cols`` adds the bias inside the product (no pass of its
+    own over the output), and ``Σ_n gy_n @ cols_n^T`` gives the bias gradient as its last
+    column. One strided copy, as :func:`_im2col`."""
+    n, c = xpad.shape[:2]
+    kh, kw = kernel
+    oh, ow = out_hw
+    ck, L = c * kh * kw, oh * ow
+    cols = np.empty((n, ck + 1, L), dtype=xpad.dtype)
+    item = cols.itemsize
+    dst = np.lib.stride_tricks.as_strided(  # the first C·kh·kw rows, as (N, C, kh, kw, OH, OW)
+        cols, (n, c, kh, kw, oh, ow),
+        (cols.strides[0], kh * kw * L * item, kw * L * item, L * item, ow * item, item))
+    dst[...] = _window_view(xpad, kernel, stride, dilation, out_hw)
+    cols[:, ck] = 1
+    return cols
+
+
 def _im2col_flat(xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
                  dilation: tuple[int, int], out_hw: tuple[int, int]) -> Any:
     """Columns (C·kh·kw, N·OH·OW) of a padded (N, C, Hp, Wp) array: one strided copy of
