@@ -25,7 +25,10 @@ contiguous runs):
   result is already NCHW, no transpose of the output nor of the upstream gradient (for
   Conv2d(1, 8, 3) on 128x1x28x28 about 2x faster than the one-GEMM layout with its
   transposes); ``gW = Σ_n gy_n cols_n^T``, and ``W2^T @ gy`` is one 2-D GEMM on the
-  gradient transposed to ``(O, N·OH·OW)``.
+  gradient transposed to ``(O, N·OH·OW)``. With a bias (``groups=1``, NumPy) the columns
+  end in a row of ones and ``W2`` in the bias column, so the product adds the bias and
+  ``Σ_n gy_n cols_n^T`` gives its gradient as a last column, with no pass of their own
+  over the output (Conv2d(1, 32, 3) on 128x1x28x28: forward 2.95 -> 2.0 ms).
 
 Both end in ``gcols`` laid out ``(C, kh, kw, N, OH, OW)``, scattered back to the image
 with one strided slice-add per kernel offset (kh·kw of them), never a loop over

@@ -13,11 +13,12 @@ bit for bit. Measured on 2 cores, float32, batch 128, 3x3 kernels (NumPy -> kern
 im2col 16x28x28 12.1 -> 11.2, 64x7x7 3.9 -> 3.3, 32x13x13 3.7 -> 3.1; col2im 16x28x28
 16.5 -> 9.3, the same at stride 2 6.1 -> 4.1, 64x7x7 7.9 -> 4.6, 32x13x13 7.0 -> 4.1.
 A strided im2col kernel measured slower than NumPy (about 2x), so stride > 1 copies
-with NumPy. (im2col takes its rows as slices: indexing ``x[q0 + q]`` with signed indices
-made it 1.3-2.5x slower than NumPy, numba's negative-index wraparound check blocking
-vectorization. col2im indexes flat arrays with unsigned indices instead, which has no such
-check and no per-row view: a further 1.6-2.5x on 11x11 and 14x14 planes, about 1.1x on
-28x28 and stride 2, the same on 7x7, batch 128.)
+with NumPy. (Indexing ``x[q0 + q]`` with signed indices made im2col 1.3-2.5x slower than
+NumPy, numba's negative-index wraparound check blocking vectorization. Both kernels index
+flat arrays with unsigned indices instead, which has no such check and no per-row view:
+col2im a further 1.6-2.5x on 11x11 and 14x14 planes, about 1.1x on 28x28 and stride 2, the
+same on 7x7; im2col 1.1-1.2x over row slices (9x16x28x28 0.213 -> 0.183 ms, 128x8x14x14
+0.95 -> 0.79 ms, 128x32x13x13 3.42 -> 2.96 ms; the same on 128x64x7x7), batch 128.)
 
 Used only through :func:`takes` (numba installed, not turned off with
 ``DEEPGRAD_NUMBA=0``, C-contiguous NumPy float32/float64 arrays large enough); anything
@@ -44,32 +45,39 @@ def _make(numba: Any, cache: bool) -> dict[str, Any]:
 
     @jit
     def im2col_kernel(x, cols, dh, dw, pt, pl):  # pragma: no cover - compiled
-        # x (N, C, H, W) -> cols (C, kh, kw, N, OH, OW) at stride 1; taps outside read 0
+        # x (N, C, H, W) -> cols (C, kh, kw, N, OH, OW) at stride 1; taps outside read 0.
+        # Flat arrays and unsigned indices, as col2im: no per-row views, no wraparound
+        # checks (x is C-contiguous: kernels.takes checked it).
         n_, c_, h, w = x.shape
         kh, kw, oh, ow = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
+        xf = x.reshape(x.size)
+        cf = cols.reshape(cols.size)
+        uow = np.uint64(ow)
         for c in range(c_):
             for i in range(kh):
                 for j in range(kw):
                     q0 = j * dw - pl  # the input column under output column 0
                     lo = min(max(0, -q0), ow)  # output columns [lo, hi) read the image
                     hi = max(min(ow, w - q0), lo)
+                    ulo, uhi = np.uint64(lo), np.uint64(hi)
                     for n in range(n_):
-                        plane = x[n, c]
+                        dbase = (((c * kh + i) * kw + j) * n_ + n) * oh * ow
+                        pbase = (n * c_ + c) * h * w
                         for oy in range(oh):
-                            dst = cols[c, i, j, n, oy]
+                            d = np.uint64(dbase + oy * ow)
                             r = oy + i * dh - pt
                             if r < 0 or r >= h:
-                                for q in range(ow):
-                                    dst[q] = 0
+                                for q in range(uow):
+                                    cf[d + q] = 0
                             else:
-                                src = plane[r, q0 + lo : q0 + hi]
-                                for q in range(lo):
-                                    dst[q] = 0
-                                seg = dst[lo:hi]
-                                for q in range(hi - lo):
-                                    seg[q] = src[q]
-                                for q in range(hi, ow):
-                                    dst[q] = 0
+                                s0 = np.uint64(pbase + r * w + q0 + lo)
+                                for q in range(ulo):
+                                    cf[d + q] = 0
+                                dl = d + ulo
+                                for q in range(uhi - ulo):
+                                    cf[dl + q] = xf[s0 + q]
+                                for q in range(uhi, uow):
+                                    cf[d + q] = 0
 
     @jit
     def col2im_kernel(gcols, gx, scratch, sh, sw, dh, dw, pt, pl):  # pragma: no cover
