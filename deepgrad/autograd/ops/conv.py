@@ -244,6 +244,8 @@ class Conv2d(Function):
             self.cols = cols if self.needs_input_grad[1] else None
             self.W = W
             self.meta = (x.shape, padded_shape, pad)
+            if self.flat and self.chunk < n:
+                self.x = x  # the chunks' columns are rebuilt from it
         return y
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
@@ -335,7 +337,7 @@ class Conv2d(Function):
         """:meth:`_flat_backward` and col2im ``self.chunk`` images at a time, the chunk's
         columns rebuilt from the input (in cache) for the weight gradient and then
         overwritten by their own gradient. gW and gb are summed over the chunks."""
-        x = self.inputs[0].data
+        x = self.x
         W = self.W
         o, c, kh, kw = W.shape
         (n, _, h, w), padded_shape, pad = self.meta
