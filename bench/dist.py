@@ -176,12 +176,12 @@ def main(argv: list[str] | None = None, quick: bool = False, reps: int | None = 
     p.add_argument("--worker", choices=KINDS, default=None, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None, help=argparse.SUPPRESS)
     p.add_argument("--images", type=int, default=None,
-                   help="images per timed epoch (default 12,800; quick 2,560)")
+                   help="images per timed epoch (default 60,000: a full MNIST epoch; quick 2,560)")
     p.add_argument("--reps", type=int, default=reps, help="repetitions (default 3; quick 1)")
     p.add_argument("--only", default=",".join(KINDS), help="mlp,cnn or one of them")
     p.add_argument("--quick", action="store_true", default=quick, help="smoke run")
     a = p.parse_args(argv)
-    images = a.images or (2560 if a.quick else 12800)
+    images = a.images or (2560 if a.quick else 60000)
     if a.worker:
         worker(a.worker, images, a.out)
         return 0
