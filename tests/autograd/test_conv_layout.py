@@ -93,16 +93,6 @@ def test_layouts_agree_on_partial_gradients(monkeypatch):
                 np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "dilation": (1, 2)}])
-def test_flat_layout_gradcheck(monkeypatch, kw):
-    monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", 0)
-    rng = np.random.default_rng(2)
-    x = dg.Tensor(rng.standard_normal((2, 2, 5, 6)), requires_grad=True)
-    W = dg.Tensor(rng.standard_normal((3, 2, 3, 2)), requires_grad=True)
-    b = dg.Tensor(rng.standard_normal(3), requires_grad=True)
-    assert gradcheck(lambda x, W, b: conv2d(x, W, b, **kw), x, W, b)
-
-
 def test_flat_layout_records_nothing_under_no_grad(monkeypatch):
     monkeypatch.setattr(conv_ops, "FLAT_MIN_CK", 0)
     rng = np.random.default_rng(3)
@@ -188,10 +178,11 @@ def test_chunked_equals_whole_batch(monkeypatch, case, grads):
             np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("per_chunk", [None, 2])  # the one-GEMM layout, whole or chunked
 @pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "dilation": (1, 2)}])
-def test_chunked_gradcheck(monkeypatch, kw):
-    _chunks(monkeypatch, 2)
-    rng = np.random.default_rng(7)
+def test_flat_layout_gradcheck(monkeypatch, kw, per_chunk):
+    _chunks(monkeypatch, per_chunk)
+    rng = np.random.default_rng(2)
     x = dg.Tensor(rng.standard_normal((3, 2, 5, 6)), requires_grad=True)
     W = dg.Tensor(rng.standard_normal((3, 2, 3, 2)), requires_grad=True)
     b = dg.Tensor(rng.standard_normal(3), requires_grad=True)

@@ -104,15 +104,19 @@ def _flat_cols(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
     return _im2col_flat(_pad(x, pad), kernel, stride, dilation, out_hw)
 
 
-def _to_nchw(y2: Any, n: int, b: Any) -> Any:
-    """(O, N·L) product as a C-contiguous (N, O, L) array, the bias added in the same pass."""
+def _to_nchw(y2: Any, n: int, b: Any, out: Any = None) -> Any:
+    """(O, N·L) product as a C-contiguous (N, O, L) array, the bias added in the same pass;
+    written into ``out`` (an (N, O, L) slice of a larger batch) when given."""
     xp = get_array_module(y2)
     o = y2.shape[0]
     src = y2.reshape(o, n, -1).transpose(1, 0, 2)
-    if b is None:
+    if b is None and out is None:
         return xp.ascontiguousarray(src)
-    y = xp.empty(src.shape, dtype=y2.dtype)
-    xp.add(src, b.reshape(1, o, 1), out=y)
+    y = xp.empty(src.shape, dtype=y2.dtype) if out is None else out
+    if b is None:
+        y[...] = src
+    else:
+        xp.add(src, b.reshape(1, o, 1), out=y)
     return y
 
 
