@@ -8,11 +8,27 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.ops.math import relu
 from ..autograd.tensor import Tensor
+from . import module as _module
+from .activation import ReLU
 from .module import Module
 from .parameter import Parameter
+from .pooling import MaxPool1d, MaxPool2d
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList"]
+
+#: the max-pooling layers that commute with a preceding ReLU
+_MAX_POOLS = (MaxPool1d, MaxPool2d)
+
+
+def relu_then_pool(a: Module, b: Module) -> bool:
+    """Whether layer ``a`` is a plain ReLU and ``b`` a plain max-pooling layer (no indices):
+    then ``b(a(x))`` is computed as ``relu(b(x))``, the same values and gradients bit for
+    bit (relu(max) = max(relu), and the gradient reaches the same element or is zero), with
+    the ReLU on the pooled output, a quarter of the data for 2x2 windows. ``Sequential``
+    and graph models run such pairs in that order."""
+    return a.__class__ is ReLU and b.__class__ in _MAX_POOLS and not b.return_indices
 
 
 class Sequential(Module):
@@ -60,8 +76,16 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
+        mods = tuple(self._modules.values())
+        n, i = len(mods), 0
+        while i < n:
+            m = mods[i]
+            i += 1
+            if i < n and relu_then_pool(m, mods[i]) and _module._recorder is None:
+                x = relu(mods[i](x))
+                i += 1
+            else:
+                x = m(x)
         return x
 
 

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.ops.math import relu
 from ..autograd.tensor import Tensor
+from .container import relu_then_pool
 from .module import Module
 from .symbolic import Node, SymbolicTensor, layer_label
 
@@ -51,6 +53,28 @@ def _flatten(spec: Any, what: str, model: str) -> tuple[list[SymbolicTensor], An
                              "SymbolicTensor (from deepgrad.Input or a layer called on one)")
     keys = [k for k, _ in items] if isinstance(spec, dict) else len(items)
     return [t for _, t in items], keys
+
+
+#: how ``Model._run`` computes a node from its one input x (``simple`` in the program;
+#: other nodes are general calls): layer(x), x itself (a ReLU whose only reader is the
+#: max-pooling after it), relu(layer(x)) (that pooling)
+_GENERAL, _SIMPLE, _DEFERRED, _POOL_RELU = 0, 1, 2, 3
+
+
+def _swap_relu_pool(program: list[list[Any]], out_slots: list[int]) -> list[list[Any]]:
+    """Mark each ReLU node read only by one max-pooling node (and not a model output) to
+    run after the pooling, as ``Sequential`` does (see ``container.relu_then_pool``)."""
+    readers: dict[int, int] = {}
+    for e in program:
+        for p in e[2]:
+            readers[p] = readers.get(p, 0) + 1
+    by_slot = {e[0]: e for e in program}
+    for e in program:
+        act = by_slot.get(e[2][0]) if e[5] == _SIMPLE else None
+        if (act is not None and act[5] == _SIMPLE and relu_then_pool(act[1], e[1])
+                and readers[act[0]] == 1 and act[0] not in out_slots):
+            act[5], e[5] = _DEFERRED, _POOL_RELU
+    return program
 
 
 def _topological(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor],
@@ -186,10 +210,12 @@ class Model(Module):
         object.__setattr__(self, "_out_keys", out_keys)
         object.__setattr__(self, "_in_slots", [index[t.node.id] for t in ins])
         object.__setattr__(self, "_out_slots", [index[t.node.id] for t in outs])
-        object.__setattr__(self, "_program", [
-            (index[n.id], n.layer, [index[p.node.id] for p in n.parents], n.args, n.kwargs,
-             n.args == [0] and not n.kwargs)
-            for n in nodes if n.layer is not None])
+        program = [
+            [index[n.id], n.layer, [index[p.node.id] for p in n.parents], n.args, n.kwargs,
+             _SIMPLE if n.args == [0] and not n.kwargs else _GENERAL]
+            for n in nodes if n.layer is not None]
+        object.__setattr__(self, "_program", [tuple(e) for e in _swap_relu_pool(
+            program, self.__dict__["_out_slots"])])
 
     # ----------------------------------------------------------------- introspection
     @property
@@ -267,7 +293,9 @@ class Model(Module):
         special = {self._out_slots[i]: f for i, f in last.items()} if last else {}
         for slot, layer, parents, structure, kwargs, simple in self._program:
             if simple and not special:
-                values[slot] = layer(values[parents[0]])
+                x = values[parents[0]]
+                values[slot] = (layer(x) if simple == _SIMPLE else x if simple == _DEFERRED
+                                else relu(layer(x)))
                 continue
             call_args = _fill(structure, [values[p] for p in parents])
             fn = special.get(slot)
