@@ -38,6 +38,7 @@ __all__ = [
     "takes",
     "qualifies",
     "adam_step",
+    "adam_group_step",
     "relu_forward",
     "relu_backward",
     "maxpool2x2_backward",
@@ -120,6 +121,13 @@ def _build(numba: Any, cache: bool) -> dict[str, Any]:
             p[i] = pi + (mi / (math.sqrt(vi) + eps_t)) * neg_alpha
 
     @jit
+    def adam_group_kernel(ps, gs, ms, vs, vmaxs, one_minus_b1, b2, one_minus_b2, eps_t,
+                          neg_alpha, wd, decay, maximize, amsgrad):  # pragma: no cover
+        for j in range(len(ps)):  # adam_kernel on each parameter of a tuple: one dispatch
+            adam_kernel(ps[j], gs[j], ms[j], vs[j], vmaxs[j], one_minus_b1, b2,
+                        one_minus_b2, eps_t, neg_alpha, wd, decay, maximize, amsgrad)
+
+    @jit
     def relu_kernel(x, y):  # pragma: no cover - compiled
         for i in range(x.size):  # y = max(x, 0), a NaN kept as np.maximum does
             v = x[i]
@@ -169,7 +177,8 @@ def _build(numba: Any, cache: bool) -> dict[str, Any]:
             for j in range(x.shape[1]):
                 out[i, j] = x[r, j]
 
-    return {"adam": adam_kernel, "relu": relu_kernel, "relu_mask": relu_mask_kernel,
+    return {"adam": adam_kernel, "adam_group": adam_group_kernel, "relu": relu_kernel,
+            "relu_mask": relu_mask_kernel,
             "relu_backward": relu_backward_kernel, "xent_grad": xent_grad_kernel,
             "maxpool2x2_backward": maxpool2x2_backward_kernel, "take_rows": take_rows_kernel}
 
@@ -188,6 +197,16 @@ def _contiguous(a: Any) -> np.ndarray:
     if type(a) is np.ndarray and a.flags.c_contiguous:
         return a
     return np.ascontiguousarray(a)
+
+
+def _plain(a: Any) -> np.ndarray:
+    """``a`` as a C-contiguous, aligned, writeable ndarray (a copy unless it is one): the
+    arrays of one tuple argument of a kernel must all have the same numba type."""
+    if type(a) is np.ndarray:
+        f = a.flags
+        if f.c_contiguous and f.writeable and f.aligned:
+            return a
+    return np.array(a, order="C")
 
 
 def available() -> bool:
@@ -293,6 +312,60 @@ def adam_step(
         dt(eps * bias_correction2_sqrt), dt(-lr * bias_correction2_sqrt / bias_correction1),
         dt(wd), dt(decay), bool(maximize), bool(amsgrad),
     )
+
+
+#: parameters per call of the group kernel: its tuples have this fixed length (padded
+#: with empty arrays), so it is compiled once per dtype, whatever the model
+GROUP_ARITY = 8
+
+
+def adam_group_step(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    exp_avgs: list[np.ndarray],
+    exp_avg_sqs: list[np.ndarray],
+    max_exp_avg_sqs: list[np.ndarray] | None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    maximize: bool,
+    decoupled_weight_decay: bool,
+) -> None:
+    """:func:`adam_step` on several parameters at the same ``step``, in calls of
+    ``GROUP_ARITY`` parameters each: the same kernel on each, so the same numbers, with the
+    per-parameter Python and dispatch paid once per call.
+
+    Every ``(param, grad, exp_avg, exp_avg_sq[, max_exp_avg_sq])`` must satisfy
+    :func:`qualifies`, all of one dtype, with writeable, aligned parameters and states (a
+    read-only or strided gradient is copied first).
+    """
+    kernels = _require("fused Adam")
+    dt = params[0].dtype.type
+    bias_correction1 = 1.0 - beta1**step
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+    decay = 1.0 - lr * weight_decay if decoupled_weight_decay else 1.0
+    wd = 0.0 if decoupled_weight_decay else weight_decay
+    scalars = (dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2), dt(eps * bias_correction2_sqrt),
+               dt(-lr * bias_correction2_sqrt / bias_correction1), dt(wd), dt(decay),
+               bool(maximize), bool(amsgrad))
+    vmaxs = max_exp_avg_sqs if amsgrad else exp_avg_sqs
+    empty = np.empty(0, params[0].dtype)
+    n, k = len(params), GROUP_ARITY
+    for lo in range(0, n, k):
+        hi = min(n, lo + k)
+        pad = (empty,) * (lo + k - hi)
+        kernels["adam_group"](
+            tuple([a.reshape(-1) for a in params[lo:hi]]) + pad,
+            tuple([_plain(g).reshape(-1) for g in grads[lo:hi]]) + pad,
+            tuple([a.reshape(-1) for a in exp_avgs[lo:hi]]) + pad,
+            tuple([a.reshape(-1) for a in exp_avg_sqs[lo:hi]]) + pad,
+            tuple([a.reshape(-1) for a in vmaxs[lo:hi]]) + pad,
+            *scalars)
 
 
 def relu_forward(x: np.ndarray, mask: bool) -> tuple[np.ndarray, np.ndarray | None]:

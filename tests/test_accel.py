@@ -266,3 +266,80 @@ def test_take_rows_into_is_a_gather_and_cast(src, dst):
         np.testing.assert_array_equal(out, xs[rows].astype(dst))
     empty = np.empty((0, 7), dtype=dst)
     _accel.take_rows_into(x, rows[:0], empty)  # an empty batch: nothing to do
+
+
+# ------------------------------------------------------------------ Adam's group update
+def _adam_run(cls, kw, dtype, per_param, monkeypatch, steps=4, shapes=None, skip=None):
+    """Parameters after ``steps`` steps: all at once (the group kernel) or one by one."""
+    shapes = shapes or [(3, 4), (5,), (), (7, 2), (1,), (2, 3, 2), (4,), (6,), (3,), (2, 2)]
+    rng = np.random.default_rng(0)
+    params = [Param(rng.standard_normal(s).astype(dtype)) for s in shapes]
+    opt = cls(params, **kw)
+    with monkeypatch.context() as m:
+        if per_param:
+            m.setattr(cls, "_update_group", optim.Optimizer._update_group)
+        for t in range(steps):
+            for i, p in enumerate(params):
+                g = rng.standard_normal(p.data.shape).astype(dtype)
+                if i == 1:  # a read-only, non-contiguous gradient
+                    g = np.asfortranarray(np.ones((2, 1), dtype) * g)[0]
+                    assert not g.flags.c_contiguous
+                    g.flags.writeable = False
+                p.grad = None if skip is not None and skip(t, i) else g
+            opt.step()
+    return [p.data for p in params], opt
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, kw", [
+    (optim.Adam, {"lr": 0.01}),
+    (optim.Adam, {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    (optim.Adam, {"lr": 0.01, "maximize": True, "betas": (0.5, 0.9)}),
+    (optim.AdamW, {"lr": 0.01, "weight_decay": 0.1}),
+    (optim.AdamW, {"lr": 0.01, "amsgrad": True, "maximize": True}),
+])
+def test_adam_group_update_is_the_per_parameter_kernel_bit_for_bit(cls, kw, dtype, monkeypatch):
+    """Ten parameters (two calls of GROUP_ARITY = 8, the second padded), a read-only
+    gradient among them: the same bits as the kernel called per parameter."""
+    calls = []
+    original = _accel.adam_group_step
+    monkeypatch.setattr(_accel, "adam_group_step",
+                        lambda *a, **k: calls.append(len(a[0])) or original(*a, **k))
+    got, opt = _adam_run(cls, kw, dtype, False, monkeypatch)
+    assert calls == [10] * 4
+    want, _ = _adam_run(cls, kw, dtype, True, monkeypatch)
+    assert calls == [10] * 4  # the reference never took the group path
+    for a, b in zip(got, want, strict=True):
+        assert a.dtype == dtype and np.array_equal(a, b)
+    assert all(s["step"] == 4 for s in opt.state[0])
+
+
+@needs_numba
+def test_adam_group_update_falls_back_when_step_counts_differ(monkeypatch):
+    """A parameter without a gradient at step 1 is a step behind the others after it: the
+    group is then updated parameter by parameter (each with its own bias correction)."""
+    calls = []
+    original = _accel.adam_group_step
+    monkeypatch.setattr(_accel, "adam_group_step",
+                        lambda *a, **k: calls.append(len(a[0])) or original(*a, **k))
+    skip = lambda t, i: t == 0 and i == 3  # noqa: E731
+    got, opt = _adam_run(optim.Adam, {"lr": 0.1}, np.float32, False, monkeypatch, skip=skip)
+    assert calls == [9]  # step 1: the nine with gradients; then the counts differ
+    want, _ = _adam_run(optim.Adam, {"lr": 0.1}, np.float32, True, monkeypatch, skip=skip)
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b)
+    assert [s["step"] for s in opt.state[0]][2:5] == [4, 3, 4]
+
+
+@needs_numba
+def test_adam_group_update_is_off_with_fused_false_and_mixed_dtypes(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_accel, "adam_group_step", lambda *a, **k: calls.append(1))
+    _adam_run(optim.Adam, {"fused": False}, np.float32, False, monkeypatch, steps=1)
+    params = [Param(np.ones(3, np.float32)), Param(np.ones(3, np.float64))]
+    opt = optim.Adam(params)
+    for p in params:
+        p.grad = np.ones_like(p.data)
+    opt.step()
+    assert calls == [] and params[0].data.dtype == np.float32 and params[1].data[0] < 1

@@ -188,17 +188,19 @@ def test_no_op_caches_anything_under_no_grad(monkeypatch: pytest.MonkeyPatch):
 @pytest.mark.skipif(not _accel.available(), reason="numba is not installed")
 def test_training_step_takes_the_compiled_kernels(monkeypatch: pytest.MonkeyPatch):
     """With numba installed, a float32 MLP step updates every parameter through the one-pass
-    Adam kernel and runs ReLU through its kernels (nothing falls back to the ufuncs, e.g.
-    because a gradient came out non-contiguous or in another dtype)."""
-    calls: dict[str, int] = {"adam": 0, "relu_forward": 0, "relu_backward": 0}
+    Adam kernel, all six in one group call, and runs ReLU through its kernels (nothing
+    falls back to the ufuncs, e.g. because a gradient came out non-contiguous or in
+    another dtype)."""
+    calls: dict[str, int] = {"adam_step": 0, "adam_group_step": 0, "relu_forward": 0,
+                             "relu_backward": 0}
     for name in calls:
-        original = getattr(_accel, name if name != "adam" else "adam_step")
+        original = getattr(_accel, name)
 
         def counting(*a: Any, _f: Any = original, _n: str = name, **k: Any) -> Any:
-            calls[_n] += 1
+            calls[_n] += len(a[0]) if _n == "adam_group_step" else 1
             return _f(*a, **k)
 
-        monkeypatch.setattr(_accel, name if name != "adam" else "adam_step", counting)
+        monkeypatch.setattr(_accel, name, counting)
     model = nn.Sequential(nn.Linear(64, 128, rng=0), nn.ReLU(), nn.Linear(128, 32, rng=1),
                           nn.ReLU(), nn.Linear(32, 3, rng=2))
     opt = dg.optim.Adam(model.parameters(), lr=1e-3)
@@ -208,7 +210,8 @@ def test_training_step_takes_the_compiled_kernels(monkeypatch: pytest.MonkeyPatc
     opt.zero_grad()
     loss.backward()
     opt.step()
-    assert calls["adam"] == len(list(model.parameters())) == 6
+    assert calls["adam_group_step"] == len(list(model.parameters())) == 6
+    assert calls["adam_step"] == 0
     assert calls["relu_forward"] == calls["relu_backward"] == 1  # 32x128; 32x32 is too small
 
 

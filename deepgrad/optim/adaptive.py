@@ -300,14 +300,48 @@ class Adam(Optimizer):
         _check_unit(group, "betas[0]", betas[0])
         _check_unit(group, "betas[1]", betas[1])
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
+    def _init_state(self, param: Any, state: dict[str, Any], amsgrad: bool) -> None:
         if "exp_avg" not in state:
             state["step"] = 0
             state["exp_avg"] = _zeros_like(param)
             state["exp_avg_sq"] = _zeros_like(param)
-        amsgrad = bool(group["amsgrad"])
         if amsgrad and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = _zeros_like(param)
+
+    def _update_group(self, todo: list[tuple[Any, Any, dict[str, Any]]], group: dict) -> None:
+        # The compiled update of every parameter at once (_accel.adam_group_step: the same
+        # kernel, so the same numbers) when they all take it and share a step count;
+        # otherwise one update per parameter.
+        amsgrad = bool(group["amsgrad"])
+        if self.fused is not False and len(todo) > 1:
+            keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else \
+                ("exp_avg", "exp_avg_sq")
+            for data, _, state in todo:
+                self._init_state(data, state, amsgrad)
+            p0, _, s0 = todo[0]
+            step = s0["step"]
+            if (all(s["step"] == step and p.dtype == p0.dtype and p.flags.writeable
+                    and p.flags.aligned and _accel.qualifies(p, g, *(s[k] for k in keys))
+                    for p, g, s in todo)
+                    and (self.fused or _accel.auto_ready(sum(p.size for p, _, _ in todo)))):
+                step = int(step) + 1
+                for _, _, s in todo:
+                    s["step"] = step
+                beta1, beta2 = group["betas"]
+                _accel.adam_group_step(
+                    [p for p, _, _ in todo], [g for _, g, _ in todo],
+                    [s["exp_avg"] for _, _, s in todo], [s["exp_avg_sq"] for _, _, s in todo],
+                    [s["max_exp_avg_sq"] for _, _, s in todo] if amsgrad else None,
+                    step=step, lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+                    eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                    amsgrad=amsgrad, maximize=bool(group["maximize"]),
+                    decoupled_weight_decay=self._decoupled)
+                return
+        super()._update_group(todo, group)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
+        amsgrad = bool(group["amsgrad"])
+        self._init_state(param, state, amsgrad)
         state["step"] = step = int(state["step"]) + 1
         beta1, beta2 = group["betas"]
         F.adam_step(

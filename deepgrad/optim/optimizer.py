@@ -170,6 +170,7 @@ class Optimizer:
         for hook in list(self.step_pre_hooks):
             hook(self)
         for group, states in zip(self.param_groups, self.state, strict=True):
+            todo = []
             for p, state in zip(group["params"], states, strict=True):
                 grad = p.grad
                 if grad is None or not getattr(p, "requires_grad", True):
@@ -184,10 +185,19 @@ class Optimizer:
                     )
                 if grad.dtype != data.dtype:
                     grad = grad.astype(data.dtype)
-                self._update(data, grad, state, group)
+                todo.append((data, grad, state))
+            if todo:
+                self._update_group(todo, group)
         for hook in list(self.step_post_hooks):
             hook(self)
         return loss
+
+    def _update_group(self, todo: list[tuple[Any, Any, dict[str, Any]]], group: dict) -> None:
+        """Update the group's parameters that have a gradient: ``(param, grad, state)``
+        triples, in order (checked by ``step``). One :meth:`_update` each unless an
+        optimizer does them together."""
+        for data, grad, state in todo:
+            self._update(data, grad, state, group)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
         raise NotImplementedError
