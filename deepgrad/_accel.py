@@ -300,18 +300,26 @@ def adam_step(
     so a float32 update stays float32 throughout.
     """
     kernels = _require("fused Adam")
-    dt = param.dtype.type
-    bias_correction1 = 1.0 - beta1**step
-    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-    decay = 1.0 - lr * weight_decay if decoupled_weight_decay else 1.0
-    wd = 0.0 if decoupled_weight_decay else weight_decay
     vmax = max_exp_avg_sq if amsgrad else exp_avg_sq
     kernels["adam"](
         param.reshape(-1), _contiguous(grad).reshape(-1), exp_avg.reshape(-1),
-        exp_avg_sq.reshape(-1), vmax.reshape(-1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2),
-        dt(eps * bias_correction2_sqrt), dt(-lr * bias_correction2_sqrt / bias_correction1),
-        dt(wd), dt(decay), bool(maximize), bool(amsgrad),
+        exp_avg_sq.reshape(-1), vmax.reshape(-1),
+        *_adam_scalars(param.dtype.type, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                       maximize, decoupled_weight_decay),
     )
+
+
+def _adam_scalars(dt: Any, step: int, lr: float, beta1: float, beta2: float, eps: float,
+                  weight_decay: float, amsgrad: bool, maximize: bool, decoupled: bool
+                  ) -> tuple[Any, ...]:
+    """The Adam kernel's scalar arguments after its arrays, cast to the dtype ``dt``."""
+    bias_correction1 = 1.0 - beta1**step
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+    decay = 1.0 - lr * weight_decay if decoupled else 1.0
+    wd = 0.0 if decoupled else weight_decay
+    return (dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2), dt(eps * bias_correction2_sqrt),
+            dt(-lr * bias_correction2_sqrt / bias_correction1), dt(wd), dt(decay),
+            bool(maximize), bool(amsgrad))
 
 
 #: parameters per call of the group kernel: its tuples have this fixed length (padded
@@ -345,14 +353,8 @@ def adam_group_step(
     read-only or strided gradient is copied first).
     """
     kernels = _require("fused Adam")
-    dt = params[0].dtype.type
-    bias_correction1 = 1.0 - beta1**step
-    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-    decay = 1.0 - lr * weight_decay if decoupled_weight_decay else 1.0
-    wd = 0.0 if decoupled_weight_decay else weight_decay
-    scalars = (dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2), dt(eps * bias_correction2_sqrt),
-               dt(-lr * bias_correction2_sqrt / bias_correction1), dt(wd), dt(decay),
-               bool(maximize), bool(amsgrad))
+    scalars = _adam_scalars(params[0].dtype.type, step, lr, beta1, beta2, eps, weight_decay,
+                            amsgrad, maximize, decoupled_weight_decay)
     vmaxs = max_exp_avg_sqs if amsgrad else exp_avg_sqs
     empty = np.empty(0, params[0].dtype)
     n, k = len(params), GROUP_ARITY

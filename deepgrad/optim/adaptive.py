@@ -320,8 +320,8 @@ class Adam(Optimizer):
                 self._init_state(data, state, amsgrad)
             p0, _, s0 = todo[0]
             step = s0["step"]
-            if (all(s["step"] == step and p.dtype == p0.dtype and p.flags.writeable
-                    and p.flags.aligned and _accel.qualifies(p, g, *(s[k] for k in keys))
+            if (all(s["step"] == step and _accel.qualifies(p, g, *(s[k] for k in keys))
+                    and p.dtype == p0.dtype and p.flags.writeable and p.flags.aligned
                     for p, g, s in todo)
                     and (self.fused or _accel.auto_ready(sum(p.size for p, _, _ in todo)))):
                 step = int(step) + 1
