@@ -325,6 +325,7 @@ def _adam_scalars(dt: Any, step: int, lr: float, beta1: float, beta2: float, eps
 #: parameters per call of the group kernel: its tuples have this fixed length (padded
 #: with empty arrays), so it is compiled once per dtype, whatever the model
 GROUP_ARITY = 8
+_EMPTY: dict[Any, np.ndarray] = {}  # the padding, one per dtype (never written)
 
 
 def adam_group_step(
@@ -356,7 +357,9 @@ def adam_group_step(
     scalars = _adam_scalars(params[0].dtype.type, step, lr, beta1, beta2, eps, weight_decay,
                             amsgrad, maximize, decoupled_weight_decay)
     vmaxs = max_exp_avg_sqs if amsgrad else exp_avg_sqs
-    empty = np.empty(0, params[0].dtype)
+    empty = _EMPTY.get(params[0].dtype)
+    if empty is None:
+        empty = _EMPTY[params[0].dtype] = np.empty(0, params[0].dtype)
     n, k = len(params), GROUP_ARITY
     for lo in range(0, n, k):
         hi = min(n, lo + k)
