@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.ops.math import relu
 from ..autograd.tensor import Tensor
+from . import module as _module
 from .container import relu_then_pool
 from .module import Module
 from .symbolic import Node, SymbolicTensor, layer_label
@@ -291,11 +292,12 @@ class Model(Module):
         for slot, x in zip(self._in_slots, self._bind(args), strict=True):
             values[slot] = x
         special = {self._out_slots[i]: f for i, f in last.items()} if last else {}
+        plain = _module._recorder is not None  # summary() records each layer's own output
         for slot, layer, parents, structure, kwargs, simple in self._program:
             if simple and not special:
                 x = values[parents[0]]
-                values[slot] = (layer(x) if simple == _SIMPLE else x if simple == _DEFERRED
-                                else relu(layer(x)))
+                values[slot] = (layer(x) if simple == _SIMPLE or plain else
+                                x if simple == _DEFERRED else relu(layer(x)))
                 continue
             call_args = _fill(structure, [values[p] for p in parents])
             fn = special.get(slot)

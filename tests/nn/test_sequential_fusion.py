@@ -141,3 +141,13 @@ def test_graph_models_swap_a_relu_read_only_by_max_pooling(monkeypatch, shared_r
         grads.append([np.asarray(inp.grad)] + [np.asarray(p.grad) for p in model.parameters()])
     for a, b in zip(*grads, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_summary_of_a_graph_model_inside_a_module_lists_its_relu():
+    with dg.default_dtype(np.float64):
+        inp = dg.Input((2, 6, 6))
+        out = nn.MaxPool2d(2)(nn.ReLU()(nn.Conv2d(2, 3, 3, padding=1, rng=0)(inp)))
+        outer = nn.Sequential(dg.Model(inp, out), nn.Flatten())
+    text = outer.summary((2, 6, 6), dtype=np.float64, print_fn=None)
+    assert any("ReLU" in line and "6, 6" in line for line in text.splitlines())
+    assert any("MaxPool2d" in line and "3, 3" in line for line in text.splitlines())
