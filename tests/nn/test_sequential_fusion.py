@@ -1,4 +1,5 @@
-"""Sequential runs ReLU followed by max-pooling as max-pooling then ReLU: the same values
+"""Sequential and graph models run ReLU followed by max-pooling as max-pooling then ReLU:
+the same values
 and gradients bit for bit (relu(max) = max(relu); the gradient reaches the same element or
 is zero), on a quarter of the data for 2x2 windows. Checked against the layers applied one
 by one, which is what the fused order must equal."""
@@ -49,6 +50,16 @@ def test_relu_then_max_pool2d_matches_the_layers_one_by_one(dtype, pool):
     assert (out_f == 0).any() and (out_f > 0).any()
     for a, b in zip(g_f, g_r, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_nan_and_infinities_give_the_same_values_and_gradients():
+    x = np.array([[[[np.nan, -1.0, 2.0, -np.inf], [-3.0, -2.0, np.inf, 1.0],
+                    [-1.0, -2.0, 0.0, -0.0], [-4.0, -5.0, 3.0, 3.0]]]])
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2))
+    out_f, g_f = _grads(model, x, lambda m, t: m(t))
+    out_r, g_r = _grads(model, x, _one_by_one)
+    np.testing.assert_array_equal(out_f, out_r)
+    np.testing.assert_array_equal(g_f[0], g_r[0])
 
 
 def test_relu_then_max_pool1d_and_unbatched_inputs():
