@@ -31,6 +31,21 @@ def relu_then_pool(a: Module, b: Module) -> bool:
     return a.__class__ is ReLU and b.__class__ in _MAX_POOLS and not b.return_indices
 
 
+def run_layers(layers: tuple[Module, ...], x: Any) -> Any:
+    """Apply ``layers`` in order, as ``Sequential`` does (a ReLU followed by max-pooling
+    runs after it: :func:`relu_then_pool`; not while ``summary()`` records each layer)."""
+    n, i = len(layers), 0
+    while i < n:
+        m = layers[i]
+        i += 1
+        if i < n and relu_then_pool(m, layers[i]) and _module._recorder is None:
+            x = relu(layers[i](x))
+            i += 1
+        else:
+            x = m(x)
+    return x
+
+
 class Sequential(Module):
     """Layers applied in order; indexable (``model[0]``, ``model[1:]``) and iterable.
 
@@ -76,17 +91,7 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        mods = tuple(self._modules.values())
-        n, i = len(mods), 0
-        while i < n:
-            m = mods[i]
-            i += 1
-            if i < n and relu_then_pool(m, mods[i]) and _module._recorder is None:
-                x = relu(mods[i](x))
-                i += 1
-            else:
-                x = m(x)
-        return x
+        return run_layers(tuple(self._modules.values()), x)
 
 
 class ModuleList(Module):

@@ -63,8 +63,9 @@ _GENERAL, _SIMPLE, _DEFERRED, _POOL_RELU = 0, 1, 2, 3
 
 
 def _swap_relu_pool(program: list[list[Any]], out_slots: list[int]) -> list[list[Any]]:
-    """Mark each ReLU node read only by one max-pooling node (and not a model output) to
-    run after the pooling, as ``Sequential`` does (see ``container.relu_then_pool``)."""
+    """Mark each ReLU node read only by one max-pooling node (neither of them a model
+    output) to run after the pooling, as ``Sequential`` does (see
+    ``container.relu_then_pool``)."""
     readers: dict[int, int] = {}
     for e in program:
         for p in e[2]:
@@ -73,7 +74,8 @@ def _swap_relu_pool(program: list[list[Any]], out_slots: list[int]) -> list[list
     for e in program:
         act = by_slot.get(e[2][0]) if e[5] == _SIMPLE else None
         if (act is not None and act[5] == _SIMPLE and relu_then_pool(act[1], e[1])
-                and readers[act[0]] == 1 and act[0] not in out_slots):
+                and readers[act[0]] == 1 and act[0] not in out_slots
+                and e[0] not in out_slots):  # an output may be computed by a special fn
             act[5], e[5] = _DEFERRED, _POOL_RELU
     return program
 
@@ -294,7 +296,7 @@ class Model(Module):
         special = {self._out_slots[i]: f for i, f in last.items()} if last else {}
         plain = _module._recorder is not None  # summary() records each layer's own output
         for slot, layer, parents, structure, kwargs, simple in self._program:
-            if simple and not special:
+            if simple and slot not in special:
                 x = values[parents[0]]
                 values[slot] = (layer(x) if simple == _SIMPLE or plain else
                                 x if simple == _DEFERRED else relu(layer(x)))

@@ -13,7 +13,7 @@ from .. import losses as L
 from .. import optim
 from ..autograd.ops.math import clip, log, sigmoid, softmax
 from ..nn import activation as act
-from ..nn.container import Sequential
+from ..nn.container import Sequential, run_layers
 from ..nn.graph import Model as GraphModel
 from ..nn.module import Module
 
@@ -129,10 +129,8 @@ def strip_head(layer: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _forward_without_head(m: Any, x: Any) -> Any:
     if isinstance(m, Sequential):
-        n = len(m)
-        for i in range(n - 1):
-            x = m[i](x)
-        return _forward_without_head(m[n - 1], x)
+        layers = tuple(m)
+        return _forward_without_head(layers[-1], run_layers(layers[:-1], x))
     if isinstance(m, act.Sigmoid | act.Softmax | act.LogSoftmax):
         return x
     pre = getattr(m, "forward_pre_activation", None)

@@ -106,13 +106,13 @@ def test_summary_still_shows_the_relu_output_shape():
 
 
 # ------------------------------------------------------------------------ graph models
-def _graph(shared_relu: bool, relu_is_output: bool):
+def _graph(shared_relu: bool, relu_is_output: bool, pool_is_output: bool = False):
     rng = np.random.default_rng(3)
     with dg.default_dtype(np.float64):
         conv, relu, pool = nn.Conv2d(2, 3, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2)
         inp = dg.Input((2, 6, 6))
         r = relu(conv(inp))
-        out = pool(r)
+        out = pool(r) if pool_is_output else nn.Identity()(pool(r))
         outputs = [out]
         if shared_relu:  # the ReLU's output also read by another node
             outputs = [nn.Add()([out, nn.AvgPool2d(2)(r)])]
@@ -121,14 +121,16 @@ def _graph(shared_relu: bool, relu_is_output: bool):
         return dg.Model(inp, outputs), (conv, relu, pool)
 
 
-@pytest.mark.parametrize("shared_relu, relu_is_output, swapped",
-                         [(False, False, True), (True, False, False), (False, True, False)])
+@pytest.mark.parametrize("shared_relu, relu_is_output, pool_is_output, swapped", [
+    (False, False, False, True), (True, False, False, False), (False, True, False, False),
+    (False, False, True, False)])
 def test_graph_models_swap_a_relu_read_only_by_max_pooling(monkeypatch, shared_relu,
-                                                           relu_is_output, swapped):
+                                                           relu_is_output, pool_is_output,
+                                                           swapped):
     calls = []
     real = dg.nn.graph.relu
     monkeypatch.setattr(dg.nn.graph, "relu", lambda x: (calls.append(x.shape), real(x))[1])
-    model, (conv, relu, pool) = _graph(shared_relu, relu_is_output)
+    model, (conv, relu, pool) = _graph(shared_relu, relu_is_output, pool_is_output)
     x = np.random.default_rng(4).normal(size=(3, 2, 6, 6))
     x[0] = -3.0
     t = dg.tensor(x, requires_grad=True)
@@ -162,3 +164,26 @@ def test_summary_of_a_graph_model_inside_a_module_lists_its_relu():
     text = outer.summary((2, 6, 6), dtype=np.float64, print_fn=None)
     assert any("ReLU" in line and "6, 6" in line for line in text.splitlines())
     assert any("MaxPool2d" in line and "3, 3" in line for line in text.splitlines())
+
+
+def test_fit_with_a_softmax_head_still_swaps(monkeypatch):
+    """``fit`` with a softmax output and a cross-entropy loss runs the model without its
+    head (Sequential layer by layer, graph models with the last node special-cased): the
+    swap must survive both."""
+    calls = []
+    for mod in (container, dg.nn.graph):
+        real = mod.relu
+        monkeypatch.setattr(mod, "relu", lambda x, _r=real: (calls.append(x.shape), _r(x))[1])
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(8, 1, 6, 6)).astype(np.float32)
+    y = np.arange(8) % 3
+    seq = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(18, 3, rng=1), nn.Softmax())
+    inp = dg.Input((1, 6, 6))
+    h = nn.MaxPool2d(2)(nn.ReLU()(nn.Conv2d(1, 2, 3, padding=1, rng=0)(inp)))
+    graph = dg.Model(inp, nn.Softmax()(nn.Linear(18, 3, rng=1)(nn.Flatten()(h))))
+    for model in (seq, graph):
+        calls.clear()
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+        assert (8, 2, 3, 3) in calls and all(c[1:] == (2, 3, 3) for c in calls)
