@@ -14,6 +14,15 @@ from deepgrad import nn
 from deepgrad.nn import container
 
 
+def _spy_relu(monkeypatch, *modules) -> list[tuple[int, ...]]:
+    """The shapes the swapped ReLU runs on, recorded from ``modules``' ``relu``."""
+    calls: list[tuple[int, ...]] = []
+    for mod in modules:
+        real = mod.relu
+        monkeypatch.setattr(mod, "relu", lambda x, _r=real: (calls.append(x.shape), _r(x))[1])
+    return calls
+
+
 def _one_by_one(model: nn.Sequential, x: dg.Tensor) -> dg.Tensor:
     for m in model:
         x = m(x)
@@ -76,9 +85,7 @@ def test_relu_then_max_pool1d_and_unbatched_inputs():
 
 
 def test_the_swap_happens_only_for_plain_relu_and_max_pooling(monkeypatch):
-    calls = []
-    real = container.relu
-    monkeypatch.setattr(container, "relu", lambda x: (calls.append(x.shape), real(x))[1])
+    calls = _spy_relu(monkeypatch, container)
     x = dg.tensor(np.random.default_rng(2).normal(size=(2, 3, 6, 6)))
     nn.Sequential(nn.ReLU(), nn.MaxPool2d(2))(x)
     assert calls == [(2, 3, 3, 3)]  # the ReLU ran on the pooled output
@@ -127,9 +134,7 @@ def _graph(shared_relu: bool, relu_is_output: bool, pool_is_output: bool = False
 def test_graph_models_swap_a_relu_read_only_by_max_pooling(monkeypatch, shared_relu,
                                                            relu_is_output, pool_is_output,
                                                            swapped):
-    calls = []
-    real = dg.nn.graph.relu
-    monkeypatch.setattr(dg.nn.graph, "relu", lambda x: (calls.append(x.shape), real(x))[1])
+    calls = _spy_relu(monkeypatch, dg.nn.graph)
     model, (conv, relu, pool) = _graph(shared_relu, relu_is_output, pool_is_output)
     x = np.random.default_rng(4).normal(size=(3, 2, 6, 6))
     x[0] = -3.0
@@ -170,10 +175,7 @@ def test_fit_with_a_softmax_head_still_swaps(monkeypatch):
     """``fit`` with a softmax output and a cross-entropy loss runs the model without its
     head (Sequential layer by layer, graph models with the last node special-cased): the
     swap must survive both."""
-    calls = []
-    for mod in (container, dg.nn.graph):
-        real = mod.relu
-        monkeypatch.setattr(mod, "relu", lambda x, _r=real: (calls.append(x.shape), _r(x))[1])
+    calls = _spy_relu(monkeypatch, container, dg.nn.graph)
     rng = np.random.default_rng(5)
     X = rng.normal(size=(8, 1, 6, 6)).astype(np.float32)
     y = np.arange(8) % 3
